@@ -1,0 +1,41 @@
+"""One error hierarchy: transient errors retry, permanent ones never do.
+
+Every rejection carries a stable machine code (see `worker.reasons`) and a
+sentence a person can act on; both end up in the ledger and the sidecar.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+    transient: bool = False
+
+
+class TransientError(IngestError):
+    """Something outside the input failed (database, broker, disk); retry later."""
+
+    transient = True
+
+
+class DatabaseUnavailable(TransientError):
+    """The database could not be reached or aborted the transaction retryably."""
+
+
+class BrokerUnavailable(TransientError):
+    """The message broker could not be reached."""
+
+
+class ConfigurationError(IngestError):
+    """Settings or deployed state that an operator must fix; never retried."""
+
+
+class Rejected(IngestError):
+    """The input is bad: permanent, recorded with a stable code and a detail."""
+
+    def __init__(self, code: str, detail: str, record: int | None = None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.record = record

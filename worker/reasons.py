@@ -1,0 +1,53 @@
+"""Stable reason codes: the machine-readable half of every rejection or failure.
+
+The README's table is generated from this mapping, so code and docs agree.
+Codes never change meaning once released; add new ones instead.
+"""
+
+from __future__ import annotations
+
+# code -> (what it means, what to do)
+REASONS: dict[str, tuple[str, str]] = {
+    "empty_file": ("The file has no content.", "Check the producer; drop the file again."),
+    "not_text": ("The file is binary, not text.", "Drop only supported text formats."),
+    "undecodable": (
+        "The bytes could not be decoded as text in any supported encoding.",
+        "Save the file as UTF-8 and drop it again.",
+    ),
+    "unsupported_format": (
+        "The content matches no supported format.",
+        "Use dated text, JSON, NDJSON or HTML.",
+    ),
+    "malformed_json": ("JSON that does not parse.", "Fix the JSON at the line and column given."),
+    "missing_date": (
+        "No publication date was found.",
+        "Start the file with `date YYYY-MM-DD` or set allow_undated.",
+    ),
+    "invalid_date": ("The date does not exist (such as 2021-02-30).", "Correct the date."),
+    "date_out_of_range": (
+        "The date is before 1900 or more than a day in the future.",
+        "Correct the date.",
+    ),
+    "body_too_short": ("The body is shorter than min_body_chars.", "Send the full article."),
+    "too_large": ("The file exceeds max_file_bytes (or its decompressed size does).", "Split it."),
+    "symlink": ("The inbox entry is a symbolic link; links are never followed.", "Copy the file."),
+    "file_vanished": (
+        "The file disappeared between claim and processing.",
+        "Drop it again if it was not meant to be removed.",
+    ),
+    "unreadable": ("The file could not be read (permissions or I/O).", "Fix permissions."),
+    "parser_crashed": (
+        "Parsing raised an unexpected error on every attempt.",
+        "Report it with the file; `ingest retry` after a fix.",
+    ),
+    "attempts_exhausted": (
+        "Processing was interrupted (worker killed or timed out) on every attempt.",
+        "Inspect the file; `ingest retry` after a fix.",
+    ),
+}
+
+
+def describe(code: str) -> str:
+    """The human half of a code, for messages that only carry the code."""
+    meaning, _ = REASONS.get(code, ("Unknown reason.", ""))
+    return meaning

@@ -1,0 +1,119 @@
+"""Typed settings: defaults here, then config/ingest.toml, then INGEST_* env vars.
+
+The file is `$INGEST_CONFIG` if set, else `./config/ingest.toml` when it exists.
+Every field is documented in config/ingest.toml and the README.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from worker.records import ParseOptions
+
+
+OUTCOME_FOLDERS = {
+    "stored": "processed",
+    "duplicate": "duplicates",
+    "rejected": "rejected",
+    "failed": "failed",
+}
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("INGEST_CONFIG", "config/ingest.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore", frozen=True)
+
+    # Where things are. Unset URLs mean: `ingest up` starts embedded servers.
+    database_url: str | None = None
+    broker_url: str | None = None
+    inbox: Path = Path("inbox")
+    data_dir: Path = Path(".ingest")
+    # Spool and outcome folders; must be on the inbox's file system (atomic renames).
+    files_dir: Path | None = None
+
+    # Watcher.
+    watch_mode: Literal["events", "polling"] = "events"
+    poll_interval_s: float = 1.0
+    settle_ms: int = 100
+    rescan_interval_s: float = 30.0
+    batch_max_files: int = 200
+    batch_linger_ms: int = 10
+
+    # Worker.
+    concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    task_time_limit_s: int = 300
+    max_attempts: int = 3
+    db_pool_size: int = 2
+
+    # Input rules.
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_decompressed_bytes: int = 200 * 1024 * 1024
+    min_body_chars: int = 20
+    allow_undated: bool = False
+
+    # Operations.
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # Derived locations -------------------------------------------------
+
+    @cached_property
+    def inbox_dir(self) -> Path:
+        return self.inbox.expanduser().absolute()
+
+    @cached_property
+    def work_dir(self) -> Path:
+        base = self.files_dir if self.files_dir is not None else self.inbox_dir / ".ingest"
+        return base.expanduser().absolute()
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.work_dir / "spool"
+
+    def outcome_dir(self, status: str) -> Path:
+        return self.work_dir / OUTCOME_FOLDERS[status]
+
+    @cached_property
+    def state_dir(self) -> Path:
+        return self.data_dir.expanduser().absolute()
+
+    def parse_options(self) -> ParseOptions:
+        return ParseOptions(
+            max_file_bytes=self.max_file_bytes,
+            max_decompressed_bytes=self.max_decompressed_bytes,
+            min_body_chars=self.min_body_chars,
+            allow_undated=self.allow_undated,
+        )
+
+
+def load() -> Settings:
+    return Settings()
