@@ -21,7 +21,6 @@ from pydantic_settings import (
 
 from worker.records import ParseOptions
 
-
 OUTCOME_FOLDERS = {
     "stored": "processed",
     "duplicate": "duplicates",

@@ -1,0 +1,53 @@
+"""The Celery application: JSON only, late acknowledgement, redelivery on worker loss."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from worker import db
+from worker.settings import Settings, load
+
+TASK_BATCH = "ingest.batch"
+
+
+def create(settings: Settings) -> Celery:
+    app = Celery("ingest", broker=settings.broker_url, include=["worker.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        # A task is acknowledged only after it finished; a killed worker's batch is redelivered.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_time_limit=settings.task_time_limit_s,
+        task_soft_time_limit=max(1, settings.task_time_limit_s - 10),
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=10_000,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # Longer than the longest batch, so Redis does not hand a running batch to another worker.
+        broker_transport_options={"visibility_timeout": 4 * settings.task_time_limit_s},
+        task_default_queue="ingest",
+        enable_utc=True,
+    )
+    return app
+
+
+settings = load()
+app = create(settings)
+
+
+@worker_process_init.connect
+def _fresh_pools(**_kwargs: Any) -> None:
+    # A forked child must not share the parent's sockets.
+    db._pools.clear()
+
+
+@worker_process_shutdown.connect
+def _close_pools(**_kwargs: Any) -> None:
+    db.close_pools()

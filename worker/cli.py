@@ -1,0 +1,169 @@
+"""`ingest`: up | migrate | watch | worker | status. Only this module configures logging."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from worker import settings as settings_module
+from worker.errors import ConfigurationError, IngestError
+from worker.settings import Settings
+
+log = logging.getLogger("worker.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "up", help="run the whole stack on embedded PostgreSQL and Valkey (or configured URLs)"
+    )
+    commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
+    commands.add_parser("watch", help="run the inbox watcher")
+    worker = commands.add_parser(
+        "worker", help="run a Celery worker; extra arguments go to `celery worker`"
+    )
+    worker.add_argument("celery_args", nargs=argparse.REMAINDER)
+    status = commands.add_parser("status", help="files by fate")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def configure_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if settings.log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "ts": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "process": record.process,
+                "message": record.getMessage(),
+            }
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_module.load()
+    configure_logging(settings)
+    try:
+        if args.command == "up":
+            from worker.up import run_up
+
+            return run_up(settings)
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "watch":
+            return run_watch(settings)
+        if args.command == "worker":
+            return _worker(settings, args.celery_args)
+        if args.command == "status":
+            return _status(settings, as_json=args.json)
+    except IngestError as exc:
+        print(f"ingest: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _require(value: str | None, name: str) -> str:
+    if not value:
+        raise ConfigurationError(f"{name} is not set (INGEST_{name.upper()}); `ingest up` sets it")
+    return value
+
+
+def _migrate(settings: Settings) -> int:
+    from worker import migrate
+
+    applied = migrate.apply(_require(settings.database_url, "database_url"))
+    print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    return 0
+
+
+def stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def run_watch(settings: Settings, stop: threading.Event | None = None) -> int:
+    from worker.publish import celery_publisher
+    from worker.watch import Watcher
+
+    _require(settings.broker_url, "broker_url")
+    stop = stop or stop_on_signals()
+    watcher = Watcher(settings, celery_publisher(settings))
+    log.info("watching %s (%s mode)", settings.inbox_dir, settings.watch_mode)
+    watcher.run(stop)
+    return 0
+
+
+def worker_command(settings: Settings, extra: Sequence[str] = ()) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app:app",
+        "worker",
+        "-Q",
+        "ingest",
+        "--loglevel",
+        settings.log_level.upper(),
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    if not any(a.startswith(("-c", "--concurrency")) for a in extra):
+        command += ["--concurrency", str(settings.concurrency)]
+    return command + list(extra)
+
+
+def _worker(settings: Settings, extra: Sequence[str]) -> int:
+    _require(settings.broker_url, "broker_url")
+    _require(settings.database_url, "database_url")
+    command = worker_command(settings, extra)
+    os.execv(command[0], command)  # the worker replaces us: signals go straight to Celery
+    return 0  # pragma: no cover
+
+
+def _status(settings: Settings, *, as_json: bool) -> int:
+    from worker.status import snapshot
+
+    data = snapshot(_require(settings.database_url, "database_url"), settings.spool_dir)
+    if as_json:
+        print(json.dumps(data))
+        return 0
+    print(f"received   {data['received']}")
+    for fate, count in data["files"].items():
+        print(f"{fate:<10} {count}")
+    print(f"spool      {data['spool_backlog']} (claimed, not yet finished)")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

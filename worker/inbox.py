@@ -1,0 +1,139 @@
+"""File lifecycle: junk filter, claim into the spool, move to the final folder.
+
+A claim is an atomic rename of `inbox/<name>` to `spool/<claim_id>/<name>`:
+the name as dropped survives in the path itself, so the spool alone is enough
+to re-enqueue every claimed file after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+log = logging.getLogger(__name__)
+
+_JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "@eaDir", "__MACOSX"})
+_JUNK_SUFFIXES = (".part", ".tmp", ".swp", ".swx", ".crdownload", ".partial", "~")
+
+
+def is_junk(relative: str) -> bool:
+    """Temporary and junk names are never taken (rsync temp files, editor swap...)."""
+    for part in PurePosixPath(relative).parts:
+        if part.startswith(".") or part in _JUNK_NAMES:
+            return True
+    return relative.endswith(_JUNK_SUFFIXES)
+
+
+def new_claim_id() -> str:
+    """Sortable by claim time (ns since epoch), unique across watchers."""
+    return f"{time.time_ns():016x}-{secrets.token_hex(4)}"
+
+
+def claimed_at(claim_id: str) -> datetime:
+    return datetime.fromtimestamp(int(claim_id.split("-", 1)[0], 16) / 1e9, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    claim_id: str
+    name: str  # path relative to the inbox, exactly as dropped
+    received_at: str  # ISO 8601, UTC
+
+    def to_json(self) -> dict[str, str]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> Claim:
+        return cls(data["claim_id"], data["name"], data["received_at"])
+
+
+def spool_path(spool: Path, claim: Claim) -> Path:
+    return spool / claim.claim_id / claim.name
+
+
+def claim(inbox: Path, spool: Path, path: Path) -> Claim | None:
+    """Move one ready file into the spool; None when it is gone or is not ours to take."""
+    relative = path.relative_to(inbox).as_posix()
+    claim_id = new_claim_id()
+    target = spool / claim_id / relative
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(path, target)
+    except FileNotFoundError:
+        _remove_empty_dirs(target.parent, spool)
+        return None
+    return Claim(claim_id, relative, claimed_at(claim_id).isoformat())
+
+
+def pending_claims(spool: Path) -> list[Claim]:
+    """Every file still in the spool, oldest claim first (for catch-up after a restart)."""
+    claims = []
+    if not spool.is_dir():
+        return claims
+    for claim_dir in sorted(spool.iterdir()):
+        if not claim_dir.is_dir():
+            continue
+        found = False
+        for root, _dirs, files in os.walk(claim_dir):
+            for file_name in files:
+                relative = (Path(root) / file_name).relative_to(claim_dir).as_posix()
+                claims.append(
+                    Claim(claim_dir.name, relative, claimed_at(claim_dir.name).isoformat())
+                )
+                found = True
+        if not found:
+            _remove_empty_dirs(claim_dir, spool)
+    return claims
+
+
+def finish(
+    spool: Path, outcome_dir: Path, claim: Claim, sidecar: dict[str, object] | None
+) -> Path | None:
+    """Move a file with a recorded fate out of the spool; idempotent.
+
+    Returns the final path, or None when the file had already been moved.
+    """
+    source = spool_path(spool, claim)
+    if not os.path.lexists(source):
+        _remove_empty_dirs(source.parent, spool)
+        return None
+    target = _free_name(outcome_dir / claim.name, claim.claim_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if sidecar is not None:
+        _write_atomic(target.with_name(target.name + ".error.json"), sidecar)
+    try:
+        os.rename(source, target)
+    except OSError:
+        shutil.move(source, target)  # another file system: copy, then unlink
+    _remove_empty_dirs(source.parent, spool)
+    return target
+
+
+def _free_name(target: Path, claim_id: str) -> Path:
+    if not os.path.lexists(target):
+        return target
+    return target.with_name(f"{target.name}.{claim_id}")
+
+
+def _write_atomic(path: Path, data: dict[str, object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+def _remove_empty_dirs(start: Path, stop: Path) -> None:
+    current = start
+    while current != stop and stop in current.parents:
+        try:
+            current.rmdir()
+        except OSError:
+            return
+        current = current.parent

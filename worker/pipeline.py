@@ -1,0 +1,404 @@
+"""One batch of claimed files, end to end.
+
+1. Lock and register: a session advisory lock per claim (so a duplicate task
+   skips files a live task is processing) and the ledger rows, counting attempts.
+2. Examine each file outside any transaction: read, parse, validate, key.
+3. One transaction: lock the ledger rows, insert documents (unique key decides
+   duplicates), write every fate.
+4. After the commit, move each file to its final folder (idempotent).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import stat
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from worker import db, dedupe
+from worker.errors import Rejected
+from worker.inbox import Claim, finish, spool_path
+from worker.parse import parse_file
+from worker.reasons import describe
+from worker.records import Document, ParseOptions, RecordRejection
+from worker.settings import Settings
+from worker.validate import validate
+
+log = logging.getLogger(__name__)
+
+FINAL = frozenset({"stored", "duplicate", "rejected", "failed"})
+
+
+@dataclass(slots=True)
+class Examined:
+    """What one file turned out to hold, before the database has a say."""
+
+    claim: Claim
+    size: int | None = None
+    sha256: str | None = None
+    documents: list[tuple[Document, str]] = field(default_factory=list)
+    rejections: list[RecordRejection] = field(default_factory=list)
+    multi_record: bool = False
+    error: tuple[str, str, str] | None = None  # (status, reason, detail) for the whole file
+    crash: str | None = None  # unexpected exception: retried, then `failed`
+
+
+@dataclass(slots=True)
+class Fate:
+    status: str
+    reason: str | None = None
+    detail: str | None = None
+    document_id: int | None = None
+
+
+@dataclass(slots=True)
+class BatchReport:
+    fates: dict[str, str] = field(default_factory=dict)  # claim_id -> status
+    retry: list[tuple[Claim, int]] = field(default_factory=list)  # (claim, attempts so far)
+    skipped: int = 0
+
+
+def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined:
+    result = Examined(claim)
+    path = spool_path(settings.spool_dir, claim)
+    try:
+        raw = _read(path, options.max_file_bytes, result)
+    except Rejected as exc:
+        result.error = ("rejected", exc.code, exc.detail)
+        return result
+    except FileNotFoundError:
+        result.error = ("failed", "file_vanished", describe("file_vanished"))
+        return result
+    except OSError as exc:
+        result.error = ("rejected", "unreadable", f"The file could not be read: {exc.strerror}.")
+        return result
+    result.sha256 = hashlib.sha256(raw).hexdigest()
+    try:
+        parsed = parse_file(raw, claim.name, options)
+    except Rejected as exc:
+        result.error = ("rejected", exc.code, exc.detail)
+        return result
+    except Exception as exc:
+        result.crash = "".join(traceback.format_exception_only(exc)).strip()[:500]
+        log.warning("file %s (%s): parser crashed: %s", claim.claim_id, claim.name, result.crash)
+        return result
+    result.multi_record = len(parsed) != 1 or any(
+        getattr(item, "record", None) is not None for item in parsed
+    )
+    for item in parsed:
+        checked = item if isinstance(item, RecordRejection) else validate(item, options)
+        if isinstance(checked, RecordRejection):
+            result.rejections.append(checked)
+        else:
+            result.documents.append((checked, dedupe.content_sha256(checked.body)))
+    return result
+
+
+def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:
+    # O_NOFOLLOW: a symlink dropped into the inbox is never followed out of it.
+    # O_NONBLOCK: a FIFO must not block the worker.
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Rejected(
+                "symlink", "The inbox entry is a symbolic link; links are not followed."
+            ) from exc
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Rejected("unreadable", "The inbox entry is not a regular file.")
+        result.size = info.st_size
+        if info.st_size > limit:
+            raise Rejected(
+                "too_large", f"The file has {info.st_size} bytes; the limit is {limit} bytes."
+            )
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise Rejected("too_large", f"The file grew beyond the limit of {limit} bytes.")
+    result.size = len(raw)
+    return raw
+
+
+def process_batch(settings: Settings, claims: Sequence[Claim]) -> BatchReport:
+    report = BatchReport()
+    unique = list({c.claim_id: c for c in claims}.values())
+    pool = db.pool(settings.database_url or "", settings.db_pool_size)
+    with db.wrap_errors(), pool.connection() as conn:
+        conn.autocommit = True
+        try:
+            _process(conn, settings, unique, report)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock_all()")
+    return report
+
+
+def _process(
+    conn: psycopg.Connection[Any], settings: Settings, claims: list[Claim], report: BatchReport
+) -> None:
+    by_id = {c.claim_id: c for c in claims}
+    locked = {
+        row[0]
+        for row in conn.execute(db.query("lock_claims"), {"claim_ids": list(by_id)}).fetchall()
+    }
+    report.skipped = len(by_id) - len(locked)
+    if not locked:
+        return
+    todo = [by_id[c] for c in by_id if c in locked]
+    rows = conn.execute(
+        db.query("register_files"),
+        {
+            "claim_ids": [c.claim_id for c in todo],
+            "names": [_db_text(c.name) for c in todo],
+            "received_at": [c.received_at for c in todo],
+        },
+    ).fetchall()
+    file_ids: dict[str, int] = {}
+    attempts: dict[str, int] = {}
+    already: dict[str, str] = {}
+    for file_id, claim_id, status, tries in rows:
+        file_ids[claim_id] = file_id
+        attempts[claim_id] = tries
+        if status in FINAL:
+            already[claim_id] = status
+
+    options = settings.parse_options()
+    examined: list[Examined] = []
+    for claim in todo:
+        if claim.claim_id in already:
+            continue
+        if attempts[claim.claim_id] > settings.max_attempts:
+            item = Examined(claim)
+            item.error = ("failed", "attempts_exhausted", _exhausted(attempts[claim.claim_id]))
+            examined.append(item)
+        elif attempts[claim.claim_id] > 1 and len(todo) > 1:
+            # Interrupted before: try it alone so one poison file cannot sink a batch again.
+            report.retry.append((claim, attempts[claim.claim_id]))
+        else:
+            examined.append(examine(claim, settings, options))
+
+    crashed = [e for e in examined if e.crash is not None]
+    for item in crashed:
+        tries = attempts[item.claim.claim_id]
+        if tries >= settings.max_attempts:
+            item.error = ("failed", "parser_crashed", f"Parsing failed {tries} times: {item.crash}")
+            item.crash = None
+        else:
+            report.retry.append((item.claim, tries))
+    ready = [e for e in examined if e.crash is None]
+
+    fates = _store(conn, file_ids, ready) if ready else {}
+    for claim_id, status in already.items():
+        fates[claim_id] = (status, None)
+    for claim in todo:
+        if claim.claim_id in fates:
+            status, sidecar = fates[claim.claim_id]
+            final = finish(settings.spool_dir, settings.outcome_dir(status), claim, sidecar)
+            report.fates[claim.claim_id] = status
+            log.info(
+                "file %s (%s): %s%s",
+                file_ids[claim.claim_id],
+                claim.name,
+                status,
+                f" -> {final}" if final else "",
+            )
+
+
+def _exhausted(tries: int) -> str:
+    return f"Processing was interrupted {tries - 1} times (worker killed or time limit)."
+
+
+def _store(
+    conn: psycopg.Connection[Any], file_ids: dict[str, int], items: list[Examined]
+) -> dict[str, tuple[str, dict[str, object] | None]]:
+    """The one transaction of the batch; returns claim_id -> (status, sidecar)."""
+    out: dict[str, tuple[str, dict[str, object] | None]] = {}
+    with conn.transaction():
+        locked = conn.execute(
+            db.query("lock_files"), {"ids": sorted(file_ids[e.claim.claim_id] for e in items)}
+        ).fetchall()
+        done = {fid for fid, status in locked if status in FINAL}
+        pending = [e for e in items if file_ids[e.claim.claim_id] not in done]
+        for e in items:
+            if file_ids[e.claim.claim_id] in done:  # a twin task finished it meanwhile
+                out[e.claim.claim_id] = (_status_of(conn, file_ids[e.claim.claim_id]), None)
+        doc_ids, owners = _insert_documents(conn, file_ids, pending)
+        fates: list[tuple[int, Fate, Examined, _Split]] = []
+        for e in pending:
+            file_id = file_ids[e.claim.claim_id]
+            split = _split(e, file_id, owners)
+            fates.append((file_id, _decide(e, split, doc_ids), e, split))
+        _write_fates(conn, fates, doc_ids)
+    for file_id, fate, e, _ in fates:
+        sidecar = None
+        if fate.status in ("rejected", "failed"):
+            sidecar = _sidecar(file_id, fate, e)
+        out[e.claim.claim_id] = (fate.status, sidecar)
+    return out
+
+
+def _status_of(conn: psycopg.Connection[Any], file_id: int) -> str:
+    row = conn.execute("SELECT status FROM ingest_files WHERE id = %s", (file_id,)).fetchone()
+    return str(row[0]) if row else "failed"
+
+
+def _insert_documents(
+    conn: psycopg.Connection[Any], file_ids: dict[str, int], items: list[Examined]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Insert each distinct key once.
+
+    Returns key -> document id, and key -> owning file id for the documents
+    created by this batch (the first file in the batch that carries the key).
+    """
+    first: dict[str, tuple[Document, int]] = {}
+    for e in items:
+        for document, key in e.documents:
+            first.setdefault(key, (document, file_ids[e.claim.claim_id]))
+    if not first:
+        return {}, {}
+    keys = sorted(first)
+    docs = [first[k][0] for k in keys]
+    inserted = conn.execute(
+        db.query("insert_documents"),
+        {
+            "published_on": [d.published_on for d in docs],
+            "title": [d.title for d in docs],
+            "body": [d.body for d in docs],
+            "content_sha256": keys,
+            "file_id": [first[k][1] for k in keys],
+            "record_no": [d.record for d in docs],
+            "url": [d.url for d in docs],
+            "source": [d.source for d in docs],
+            "word_count": [d.word_count for d in docs],
+            "language": [d.language for d in docs],
+        },
+    ).fetchall()
+    ids = {key: doc_id for doc_id, key in inserted}
+    owners = {key: first[key][1] for key in ids}
+    missing = [k for k in keys if k not in ids]
+    if missing:
+        for doc_id, key in conn.execute(db.query("find_documents"), {"keys": missing}):
+            ids[key] = doc_id
+    return ids, owners
+
+
+@dataclass(slots=True)
+class _Split:
+    """Which of a file's records created a document and which repeat one."""
+
+    stored: list[str]
+    duplicates: list[tuple[int | None, str]]  # (record number, key)
+
+
+def _split(e: Examined, file_id: int, owners: dict[str, int]) -> _Split:
+    seen: set[str] = set()
+    split = _Split([], [])
+    for document, key in e.documents:
+        if owners.get(key) == file_id and key not in seen:
+            split.stored.append(key)
+        else:
+            split.duplicates.append((document.record, key))
+        seen.add(key)
+    return split
+
+
+def _decide(e: Examined, split: _Split, doc_ids: dict[str, int]) -> Fate:
+    if e.error is not None:
+        status, reason, detail = e.error
+        return Fate(status, reason, detail)
+    if not e.multi_record:
+        if e.rejections:
+            only = e.rejections[0]
+            return Fate("rejected", only.code, only.detail)
+        key = e.documents[0][1]
+        return Fate("stored" if split.stored else "duplicate", document_id=doc_ids[key])
+    stored, duplicates = len(split.stored), len(split.duplicates)
+    summary = (
+        f"{stored + duplicates + len(e.rejections)} records: {stored} stored, "
+        f"{duplicates} duplicate, {len(e.rejections)} rejected."
+    )
+    if stored:
+        return Fate("stored", detail=summary)
+    if duplicates:
+        return Fate("duplicate", detail=summary)
+    if e.rejections:
+        return Fate("rejected", "no_valid_records", summary)
+    return Fate("rejected", "empty_file", "The file holds no records.")
+
+
+def _write_fates(
+    conn: psycopg.Connection[Any],
+    fates: list[tuple[int, Fate, Examined, _Split]],
+    doc_ids: dict[str, int],
+) -> None:
+    conn.execute(
+        db.query("finish_files"),
+        {
+            "ids": [row[0] for row in fates],
+            "status": [row[1].status for row in fates],
+            "reason": [row[1].reason for row in fates],
+            "detail": [row[1].detail for row in fates],
+            "document_id": [row[1].document_id for row in fates],
+            "size": [row[2].size for row in fates],
+            "sha256": [row[2].sha256 for row in fates],
+            "records": [
+                len(e.documents) + len(e.rejections) if e.multi_record else None
+                for _i, _f, e, _s in fates
+            ],
+        },
+    )
+    multi = [(fid, e, split) for fid, _f, e, split in fates if e.multi_record]
+    rejected = [(fid, r) for fid, e, _s in multi for r in e.rejections if r.record is not None]
+    if rejected:
+        conn.execute(
+            db.query("insert_rejections"),
+            {
+                "file_id": [fid for fid, _r in rejected],
+                "record_no": [r.record for _f, r in rejected],
+                "reason": [r.code for _f, r in rejected],
+                "detail": [r.detail for _f, r in rejected],
+            },
+        )
+    repeated = [
+        (fid, record, doc_ids[key])
+        for fid, _e, split in multi
+        for record, key in split.duplicates
+        if record is not None
+    ]
+    if repeated:
+        conn.execute(
+            db.query("insert_duplicate_records"),
+            {
+                "file_id": [r[0] for r in repeated],
+                "record_no": [r[1] for r in repeated],
+                "document_id": [r[2] for r in repeated],
+            },
+        )
+
+
+def _sidecar(file_id: int, fate: Fate, e: Examined) -> dict[str, object]:
+    return {
+        "file_id": file_id,
+        "name": e.claim.name,
+        "status": fate.status,
+        "reason": fate.reason,
+        "detail": fate.detail,
+        "sha256": e.sha256,
+        "received_at": e.claim.received_at,
+        "records": [
+            {"record": r.record, "reason": r.code, "detail": r.detail} for r in e.rejections
+        ],
+    }
+
+
+def _db_text(value: str) -> str:
+    # Names that are not valid UTF-8 on disk arrive with surrogate escapes.
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

@@ -1,0 +1,313 @@
+"""The watcher: notice complete files, claim them, hand them to Celery in micro-batches.
+
+It never parses. The watchdog handler only queues events; one thread decides
+readiness and claims, another publishes batches, so a burst of events never
+makes the observer fall behind.
+
+Readiness:
+- events mode (inotify): a file is ready `settle_ms` after it was closed after
+  writing or moved in, if its size and mtime did not change meanwhile. A file
+  created or modified without a close is still open: it waits for the close.
+- polling mode (network shares): ready once two polls agree on size and mtime.
+- a rescan at start and every `rescan_interval_s` catches what events missed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from worker.inbox import Claim, claim, is_junk, pending_claims
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[list[Claim]], None]
+
+
+@dataclass(slots=True)
+class _Entry:
+    size: int
+    mtime_ns: int
+    due: float | None  # None: still open for writing, wait for its close
+    version: int = 0
+
+
+class _Queueing(FileSystemEventHandler):
+    """Does nothing but queue: watchdog's thread must never wait on us."""
+
+    def __init__(self, events: queue.SimpleQueue[tuple[str, str]]) -> None:
+        self.events = events
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        kind = type(event)
+        if kind is FileClosedEvent:
+            self.events.put(("ready", _str(event.src_path)))
+        elif kind is FileMovedEvent:
+            if event.dest_path:
+                self.events.put(("ready", _str(event.dest_path)))
+            if event.src_path:
+                self.events.put(("gone", _str(event.src_path)))
+        elif kind in (FileCreatedEvent, FileModifiedEvent):
+            self.events.put(("changed", _str(event.src_path)))
+        elif kind is FileDeletedEvent:
+            self.events.put(("gone", _str(event.src_path)))
+        elif kind in (DirCreatedEvent, DirMovedEvent):
+            path = event.dest_path if kind is DirMovedEvent else event.src_path
+            if path:
+                self.events.put(("dir", _str(path)))
+
+
+def _str(path: str | bytes) -> str:
+    return os.fsdecode(path)
+
+
+def _observer(settings: Settings) -> tuple[BaseObserver, bool]:
+    """The observer, and whether it reports closes (only inotify does)."""
+    if settings.watch_mode == "polling":
+        return PollingObserver(timeout=settings.poll_interval_s), False
+    if sys.platform.startswith("linux"):
+        from watchdog.observers.inotify import InotifyObserver
+
+        return InotifyObserver(generate_full_events=True), True
+    from watchdog.observers import Observer
+
+    return Observer(), False
+
+
+class Watcher:
+    def __init__(self, settings: Settings, publish: Publish) -> None:
+        self.settings = settings
+        self.inbox = settings.inbox_dir
+        self.spool = settings.spool_dir
+        self.work_dir = settings.work_dir
+        self._publish = publish
+        self._events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._claims: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
+        self._entries: dict[str, _Entry] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._version = 0
+        self._settle = settings.settle_ms / 1000
+        self.claimed = 0
+        self.published = 0
+        self.errors = 0
+        self.ready = threading.Event()
+        self._stopping = threading.Event()
+
+    # -- public ----------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until `stop` is set; then publish every claim made and return."""
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self.spool.mkdir(parents=True, exist_ok=True)
+        observer, has_closes = _observer(self.settings)
+        self._has_closes = has_closes
+        observer.schedule(_Queueing(self._events), str(self.inbox), recursive=True)
+        observer.start()
+        publisher = threading.Thread(target=self._publisher, name="publisher", daemon=True)
+        publisher.start()
+        try:
+            backlog = pending_claims(self.spool)
+            for item in backlog:
+                self._claims.put(item)
+            if backlog:
+                log.info("re-enqueueing %d claimed files without a fate", len(backlog))
+            self._rescan()
+            self.ready.set()
+            self._loop(stop)
+        finally:
+            observer.stop()
+            self._stopping.set()
+            self._claims.put(None)
+            publisher.join()
+            observer.join(timeout=5)
+
+    # -- readiness and claiming -----------------------------------------
+
+    def _loop(self, stop: threading.Event) -> None:
+        next_rescan = time.monotonic() + self.settings.rescan_interval_s
+        while not stop.is_set():
+            now = time.monotonic()
+            timeout = min(0.2, next_rescan - now)
+            if self._heap:
+                timeout = min(timeout, self._heap[0][0] - now)
+            try:
+                kind, path = self._events.get(timeout=max(0.0, timeout))
+                self._on_event(kind, path)
+                while True:  # drain the burst before claiming
+                    kind, path = self._events.get_nowait()
+                    self._on_event(kind, path)
+            except queue.Empty:
+                pass
+            self._claim_due()
+            if time.monotonic() >= next_rescan:
+                self._rescan()
+                next_rescan = time.monotonic() + self.settings.rescan_interval_s
+
+    def _on_event(self, kind: str, path: str) -> None:
+        try:
+            if kind == "dir":
+                for file_path in self._walk(Path(path)):
+                    self._schedule(str(file_path), self._settle)
+                return
+            if not self._wanted(path):
+                return
+            if kind == "gone":
+                self._entries.pop(path, None)
+            elif kind == "ready":
+                self._schedule(path, self._settle)
+            elif kind == "changed":
+                if not self._has_closes:
+                    self._schedule(path, self.settings.poll_interval_s + self._settle)
+                elif os.path.islink(path):
+                    self._schedule(path, self._settle)  # links are never written to
+                else:
+                    self._mark_open(path)
+        except Exception:
+            self.errors += 1
+            log.exception("watcher: error handling %s event for %s", kind, path)
+
+    def _wanted(self, path: str) -> bool:
+        try:
+            relative = Path(path).relative_to(self.inbox).as_posix()
+        except ValueError:
+            return False
+        return not is_junk(relative)
+
+    def _snapshot(self, path: str) -> tuple[int, int] | None:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def _schedule(self, path: str, delay: float) -> None:
+        snap = self._snapshot(path)
+        if snap is None:
+            self._entries.pop(path, None)
+            return
+        self._version += 1
+        due = time.monotonic() + delay
+        self._entries[path] = _Entry(snap[0], snap[1], due, self._version)
+        heapq.heappush(self._heap, (due, self._version, path))
+
+    def _mark_open(self, path: str) -> None:
+        snap = self._snapshot(path)
+        if snap is not None:
+            self._version += 1
+            self._entries[path] = _Entry(snap[0], snap[1], None, self._version)
+
+    def _claim_due(self) -> None:
+        now = time.monotonic()
+        while self._heap and self._heap[0][0] <= now:
+            _due, version, path = heapq.heappop(self._heap)
+            entry = self._entries.get(path)
+            if entry is None or entry.version != version:
+                continue  # superseded by a later event
+            snap = self._snapshot(path)
+            if snap is None:
+                del self._entries[path]
+            elif snap != (entry.size, entry.mtime_ns):
+                self._schedule(path, self._settle)  # still changing
+            else:
+                del self._entries[path]
+                self._claim(path)
+
+    def _claim(self, path: str) -> None:
+        try:
+            taken = claim(self.inbox, self.spool, Path(path))
+        except Exception:
+            self.errors += 1
+            log.exception("watcher: could not claim %s", path)
+            return
+        if taken is not None:
+            self.claimed += 1
+            log.debug("claimed %s as %s", taken.name, taken.claim_id)
+            self._claims.put(taken)
+
+    def _rescan(self) -> None:
+        """Catch-up and safety net: every file in the inbox that no event told us about."""
+        for file_path in self._walk(self.inbox):
+            path = str(file_path)
+            entry = self._entries.get(path)
+            if entry is None:
+                self._schedule(path, self._settle)
+            elif entry.due is None and self._snapshot(path) == (entry.size, entry.mtime_ns):
+                # Open for a whole rescan interval without any change: a close was missed.
+                self._schedule(path, self._settle)
+
+    def _walk(self, top: Path) -> Iterator[Path]:
+        for root, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if not is_junk(d)]
+            for name in files:
+                path = Path(root) / name
+                if self._wanted(str(path)):
+                    yield path
+
+    # -- publishing ------------------------------------------------------
+
+    def _publisher(self) -> None:
+        """Micro-batches: whatever is claimed within `batch_linger_ms`, up to the max size."""
+        linger = self.settings.batch_linger_ms / 1000
+        limit = self.settings.batch_max_files
+        closing = False
+        while not closing:
+            first = self._claims.get()
+            if first is None:
+                break
+            batch = [first]
+            deadline = time.monotonic() + linger
+            while len(batch) < limit:
+                try:
+                    item = self._claims.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is None:
+                    closing = True
+                    break
+                batch.append(item)
+            self._send(batch)
+
+    def _send(self, batch: list[Claim]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self._publish(batch)
+                self.published += len(batch)
+                return
+            except Exception as exc:
+                if self._stopping.is_set():
+                    # The files stay in the spool; the next start re-enqueues them.
+                    log.warning(
+                        "broker unavailable at shutdown; %d claimed files stay in "
+                        "the spool for the next start",
+                        len(batch),
+                    )
+                    return
+                log.warning(
+                    "broker unavailable (%s); %d files wait, retry in %.1fs", exc, len(batch), delay
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
