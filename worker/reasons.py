@@ -16,7 +16,7 @@ REASONS: dict[str, tuple[str, str]] = {
     ),
     "unsupported_format": (
         "The content matches no supported format.",
-        "Use dated text, JSON, NDJSON or HTML.",
+        "Use dated text, JSON (one object), NDJSON, HTML or plain text, optionally gzipped.",
     ),
     "malformed_json": ("JSON that does not parse.", "Fix the JSON at the line and column given."),
     "missing_date": (
@@ -29,6 +29,18 @@ REASONS: dict[str, tuple[str, str]] = {
         "Correct the date.",
     ),
     "body_too_short": ("The body is shorter than min_body_chars.", "Send the full article."),
+    "corrupt_archive": (
+        "The gzip data is damaged or truncated and cannot be decompressed.",
+        "Compress the file again (or copy it completely) and drop it again.",
+    ),
+    "missing_body": (
+        "A JSON article has no text in body, text, content or articleBody.",
+        "Put the article text in one of those fields.",
+    ),
+    "invalid_field": (
+        "A JSON field has the wrong type (such as a number where text belongs).",
+        "Make title, body, url and source strings (body may be a list of strings).",
+    ),
     "too_large": ("The file exceeds max_file_bytes (or its decompressed size does).", "Split it."),
     "symlink": ("The inbox entry is a symbolic link; links are never followed.", "Copy the file."),
     "file_vanished": (
