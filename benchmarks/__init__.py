@@ -1,0 +1,1 @@
+"""Benchmarks for inbox-ingest; run each as ``python -m benchmarks.<name>`` from the repo root."""
