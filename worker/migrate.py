@@ -76,7 +76,7 @@ def apply(url: str) -> list[str]:
 def _apply_one(conn: psycopg.Connection[tuple[object, ...]], migration: Migration) -> None:
     log.info("applying migration %s", migration.name)
     with conn.transaction():
-        conn.execute(migration.sql.encode())  # type: ignore[call-overload]
+        conn.execute(migration.sql.encode())  # type: ignore[call-overload,unused-ignore]
         conn.execute(
             "INSERT INTO schema_migrations (version, name, checksum) VALUES (%s, %s, %s)",
             (migration.version, migration.name, migration.checksum),

@@ -65,6 +65,13 @@ class BatchReport:
     skipped: int = 0
 
 
+def warm_up() -> None:
+    """Load what the first file would otherwise load (language model, parsers)."""
+    from worker import language
+
+    language.detect("A warm-up sentence, long enough for the language model to judge it.")
+
+
 def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined:
     result = Examined(claim)
     path = spool_path(settings.spool_dir, claim)

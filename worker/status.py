@@ -15,7 +15,7 @@ def fate_counts(url: str) -> dict[str, int]:
     counts = dict.fromkeys(FATES, 0)
     with db.connect(url, autocommit=True) as conn, db.wrap_errors():
         for status, count in conn.execute(db.query("fate_counts")):
-            counts[str(status)] = int(count)
+            counts[str(status)] = int(str(count))
     return counts
 
 

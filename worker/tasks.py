@@ -13,7 +13,7 @@ from worker.pipeline import process_batch
 log = logging.getLogger(__name__)
 
 
-@app.task(  # type: ignore[misc]
+@app.task(  # type: ignore[untyped-decorator]
     name=TASK_BATCH,
     bind=True,
     autoretry_for=(TransientError,),

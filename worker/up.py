@@ -37,6 +37,9 @@ def run_up(settings: Settings) -> int:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         stack.enter_context(_worker_process(settings))
+        _wait_for_worker(settings, stop)
+        settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+        settings.spool_dir.mkdir(parents=True, exist_ok=True)
         print(f"PostgreSQL: {database_url}", flush=True)
         print(f"  psql '{database_url}'", flush=True)
         print(f"Broker:     {broker_url}", flush=True)
@@ -83,6 +86,21 @@ def _worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
         yield process
     finally:
         _stop_process_group(process, grace=7.0)
+
+
+def _wait_for_worker(settings: Settings, stop: threading.Event, timeout: float = 60) -> None:
+    """Announce the stack only once a worker answers, so dropped files are handled at once."""
+    from worker.celery_app import create
+
+    app = create(settings)
+    deadline = time.monotonic() + timeout
+    while not stop.is_set() and time.monotonic() < deadline:
+        try:
+            if app.control.ping(timeout=0.5):
+                return
+        except Exception:
+            time.sleep(0.2)
+    log.warning("no worker answered within %.0fs; files will wait in the queue", timeout)
 
 
 def _stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:

@@ -1,0 +1,85 @@
+"""Real servers for the whole suite, from the same pip-installed binaries as `ingest up`.
+
+- `pg_admin_url`: one embedded PostgreSQL per session.
+- `database_url`: a fresh, migrated database per test (isolation without restarts).
+- `broker`: one embedded Valkey per session, flushed before each test.
+- `stack`: a real `ingest worker` and `ingest watch`, as subprocesses, per test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from tests.support import Stack
+from worker import migrate
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SAMPLES = SHARED / "samples"
+BBC = SHARED / "corpora" / "bbc"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    url = postgres.start()
+    yield make_conninfo(url, dbname="postgres")
+    postgres.stop()
+
+
+@pytest.fixture
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_conninfo(pg_admin_url, dbname=name)
+    migrate.apply(url)
+    yield url
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]:
+    server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_url(valkey: EmbeddedValkey) -> str:
+    import redis
+
+    url = f"redis://127.0.0.1:{valkey.port}/0"
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    client.close()
+    return url
+
+
+@pytest.fixture
+def stack(database_url: str, broker_url: str, tmp_path: Path) -> Iterator[Stack]:
+    running = Stack(tmp_path, database_url, broker_url)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def samples() -> list[Path]:
+    found = sorted(SAMPLES.glob("*.txt"))
+    assert len(found) == 3, f"expected the three reference articles in {SAMPLES}"
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_repo_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests set every value they need; a developer's config/ingest.toml must not leak in.
+    monkeypatch.setenv("INGEST_CONFIG", os.devnull)
