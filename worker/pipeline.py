@@ -22,9 +22,10 @@ from typing import Any
 
 import psycopg
 
-from worker import db, dedupe
+from worker import db
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
+from worker.minhash import Fingerprint, MinHashParams, fingerprint
 from worker.parse import parse_file
 from worker.reasons import describe
 from worker.records import Document, ParseOptions, RecordRejection
@@ -43,7 +44,7 @@ class Examined:
     claim: Claim
     size: int | None = None
     sha256: str | None = None
-    documents: list[tuple[Document, str]] = field(default_factory=list)
+    documents: list[tuple[Document, Fingerprint]] = field(default_factory=list)
     rejections: list[RecordRejection] = field(default_factory=list)
     multi_record: bool = False
     error: tuple[str, str, str] | None = None  # (status, reason, detail) for the whole file
@@ -70,6 +71,9 @@ def warm_up() -> None:
     from worker import language
 
     language.detect("A warm-up sentence, long enough for the language model to judge it.")
+
+
+PARAMS = MinHashParams()
 
 
 def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined:
@@ -104,7 +108,7 @@ def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined
         if isinstance(checked, RecordRejection):
             result.rejections.append(checked)
         else:
-            result.documents.append((checked, dedupe.content_sha256(checked.body)))
+            result.documents.append((checked, fingerprint(checked.body, PARAMS)))
     return result
 
 
@@ -267,8 +271,8 @@ def _insert_documents(
     """
     first: dict[str, tuple[Document, int]] = {}
     for e in items:
-        for document, key in e.documents:
-            first.setdefault(key, (document, file_ids[e.claim.claim_id]))
+        for document, print_ in e.documents:
+            first.setdefault(print_.content_sha256, (document, file_ids[e.claim.claim_id]))
     if not first:
         return {}, {}
     keys = sorted(first)
@@ -308,7 +312,8 @@ class _Split:
 def _split(e: Examined, file_id: int, owners: dict[str, int]) -> _Split:
     seen: set[str] = set()
     split = _Split([], [])
-    for document, key in e.documents:
+    for document, print_ in e.documents:
+        key = print_.content_sha256
         if owners.get(key) == file_id and key not in seen:
             split.stored.append(key)
         else:
@@ -325,7 +330,7 @@ def _decide(e: Examined, split: _Split, doc_ids: dict[str, int]) -> Fate:
         if e.rejections:
             only = e.rejections[0]
             return Fate("rejected", only.code, only.detail)
-        key = e.documents[0][1]
+        key = e.documents[0][1].content_sha256
         return Fate("stored" if split.stored else "duplicate", document_id=doc_ids[key])
     stored, duplicates = len(split.stored), len(split.duplicates)
     summary = (
