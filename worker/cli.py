@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from worker import ops_cli
 from worker import settings as settings_module
 from worker.errors import ConfigurationError, IngestError
 from worker.settings import Settings
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
     status = commands.add_parser("status", help="files by fate")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    ops_cli.add_commands(commands)
     return parser
 
 
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _worker(settings, args.celery_args)
         if args.command == "status":
             return _status(settings, as_json=args.json)
+        if args.command in ops_cli.COMMANDS:
+            return ops_cli.dispatch(args, settings, stop_on_signals())
     except IngestError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         return 2

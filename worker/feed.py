@@ -97,8 +97,8 @@ def follow(
         while not stop.is_set():
             rows = read(conn, cursor, batch)
             for row in rows:
-                yield row
                 cursor = Cursor.parse(row["cursor"])
+                yield row
             if len(rows) == batch:
                 continue  # more is waiting: no need to sleep
             for _ in conn.notifies(timeout=poll_s, stop_after=1):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -12,6 +15,7 @@ from typing import Any
 import psycopg
 
 from tests.integration.test_pipeline import drop_and_claim, make_settings
+from tests.support import Stack, ingest_env
 from worker import feed
 from worker.feed import START, Cursor
 from worker.pipeline import process_batch
@@ -157,3 +161,42 @@ def test_the_pipeline_feeds_what_it_stores_and_now_starts_after_it(
     rows = read_all(database_url)
     assert len(rows) == 3 and {r["op"] for r in rows} == {"insert"}
     assert read_all(database_url, feed.current(database_url)) == []
+
+
+def tail(url: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "worker", "tail", *args],
+        env=ingest_env(INGEST_DATABASE_URL=url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def lines_of(process: subprocess.Popen[str]) -> list[dict[str, Any]]:
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_ingest_tail_follows_from_now_and_resumes_from_a_cursor(
+    stack: Stack, samples: list[Path]
+) -> None:
+    stack.start()
+    for path in samples[:2]:
+        stack.drop(path.name, path.read_bytes())
+    stack.wait_finished(2)
+
+    live = tail(stack.database_url, "--count", "1", "--poll", "0.5")
+    assert live.stderr is not None
+    assert "following from cursor" in live.stderr.readline()
+    stack.drop(samples[2].name, samples[2].read_bytes())
+    [new] = lines_of(live)
+    third = [f for f in stack.wait_finished(3) if f["name"] == samples[2].name][0]
+    assert new["op"] == "insert" and new["document"]["id"] == third["document_id"]
+    assert new["document"]["body"] and new["document"]["published_on"]
+
+    everything = lines_of(tail(stack.database_url, "--since", "start", "--count", "3"))
+    assert [e["document"]["id"] for e in everything][2] == new["document"]["id"]
+    resumed = lines_of(tail(stack.database_url, "--since", everything[1]["cursor"], "--count", "1"))
+    assert resumed == [everything[2]]
