@@ -10,6 +10,13 @@ Readiness:
   created or modified without a close is still open: it waits for the close.
 - polling mode (network shares): ready once two polls agree on size and mtime.
 - a rescan at start and every `rescan_interval_s` catches what events missed.
+  Files found by a rescan or in a new folder (no close seen) wait a poll
+  interval; a file open without change for a whole rescan interval is taken.
+
+Delivery: a claim still in the spool `requeue_after_s` after it was published
+is published again (a broker that lost its queue, a worker killed with the
+batch), with the wait doubling per claim so a slow backlog is not flooded.
+Workers skip files that already have a fate, so a second copy is harmless.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 
 from watchdog.events import (
     DirCreatedEvent,
+    DirDeletedEvent,
     DirMovedEvent,
     FileClosedEvent,
     FileCreatedEvent,
@@ -36,10 +44,10 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from worker.inbox import Claim, claim, is_junk, pending_claims
+from worker.inbox import Claim, claim, is_junk, pending_claims, spool_path
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,7 @@ class _Entry:
     mtime_ns: int
     due: float | None  # None: still open for writing, wait for its close
     version: int = 0
+    since: float = 0.0  # when size/mtime last changed (open files)
 
 
 class _Queueing(FileSystemEventHandler):
@@ -78,6 +87,10 @@ class _Queueing(FileSystemEventHandler):
             path = event.dest_path if kind is DirMovedEvent else event.src_path
             if path:
                 self.events.put(("dir", _str(path)))
+            if kind is DirMovedEvent and event.src_path:
+                self.events.put(("dir_gone", _str(event.src_path)))
+        elif kind is DirDeletedEvent:
+            self.events.put(("dir_gone", _str(event.src_path)))
 
 
 def _str(path: str | bytes) -> str:
@@ -90,7 +103,12 @@ def _observer(settings: Settings) -> tuple[BaseObserver, bool]:
         return PollingObserver(timeout=settings.poll_interval_s), False
     if sys.platform.startswith("linux"):
         from watchdog.observers.inotify import InotifyObserver
+        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
 
+        # watchdog holds every unpaired IN_MOVED_FROM for 0.5 s to pair it with its
+        # IN_MOVED_TO, blocking all events queued behind it; each claim is such a move.
+        # We treat a move as "gone" plus "ready" anyway, so pairing buys nothing.
+        InotifyMoveEventGrouper.delay = 0.0
         return InotifyObserver(generate_full_events=True), True
     from watchdog.observers import Observer
 
@@ -110,6 +128,14 @@ class Watcher:
         self._heap: list[tuple[float, int, str]] = []
         self._version = 0
         self._settle = settings.settle_ms / 1000
+        # Quiet time for a file no close/move told us about (rescan, new folder, polling).
+        self._unknown = settings.poll_interval_s + self._settle
+        # (due, seq, times published, claim) of published claims, for the spool sweep.
+        self._published: list[tuple[float, int, int, Claim]] = []
+        self._published_lock = threading.Lock()
+        self._published_seq = 0
+        self._times: dict[str, int] = {}  # claim_id -> publications so far, for re-publishing
+        self.requeued = 0
         self.claimed = 0
         self.published = 0
         self.errors = 0
@@ -124,7 +150,15 @@ class Watcher:
         self.spool.mkdir(parents=True, exist_ok=True)
         observer, has_closes = _observer(self.settings)
         self._has_closes = has_closes
-        observer.schedule(_Queueing(self._events), str(self.inbox), recursive=True)
+        self._observer = observer
+        self._handler = _Queueing(self._events)
+        self._watched: dict[str, ObservedWatch] = {}
+        # The root alone, then each top-level folder recursively: our own folder
+        # (<inbox>/.ingest: spool, outcomes) stays unwatched, so its churn costs nothing.
+        observer.schedule(self._handler, str(self.inbox), recursive=False)
+        for entry in os.scandir(self.inbox):
+            if entry.is_dir(follow_symlinks=False):
+                self._watch_folder(entry.path)
         observer.start()
         publisher = threading.Thread(target=self._publisher, name="publisher", daemon=True)
         publisher.start()
@@ -162,15 +196,23 @@ class Watcher:
             except queue.Empty:
                 pass
             self._claim_due()
+            self._sweep()
             if time.monotonic() >= next_rescan:
                 self._rescan()
                 next_rescan = time.monotonic() + self.settings.rescan_interval_s
 
     def _on_event(self, kind: str, path: str) -> None:
         try:
+            if kind == "dir_gone":
+                watch = self._watched.pop(path, None)
+                if watch is not None:
+                    self._observer.unschedule(watch)
+                return
             if kind == "dir":
+                if os.path.dirname(path) == str(self.inbox):
+                    self._watch_folder(path)
                 for file_path in self._walk(Path(path)):
-                    self._schedule(str(file_path), self._settle)
+                    self._schedule(str(file_path), self._unknown)
                 return
             if not self._wanted(path):
                 return
@@ -180,14 +222,21 @@ class Watcher:
                 self._schedule(path, self._settle)
             elif kind == "changed":
                 if not self._has_closes:
-                    self._schedule(path, self.settings.poll_interval_s + self._settle)
+                    self._schedule(path, self._unknown)
                 elif os.path.islink(path):
                     self._schedule(path, self._settle)  # links are never written to
-                else:
+                elif not self._unchanged_pending(path):
                     self._mark_open(path)
         except Exception:
             self.errors += 1
             log.exception("watcher: error handling %s event for %s", kind, path)
+
+    def _watch_folder(self, path: str) -> None:
+        if path in self._watched or is_junk(os.path.basename(path)):
+            return
+        if self.work_dir == Path(path) or self.work_dir in Path(path).parents:
+            return
+        self._watched[path] = self._observer.schedule(self._handler, path, recursive=True)
 
     def _wanted(self, path: str) -> bool:
         try:
@@ -213,11 +262,24 @@ class Watcher:
         self._entries[path] = _Entry(snap[0], snap[1], due, self._version)
         heapq.heappush(self._heap, (due, self._version, path))
 
+    def _unchanged_pending(self, path: str) -> bool:
+        # A created event for a file already found complete and not written since
+        # (watchdog's synthetic events for a folder's content): no close will follow.
+        entry = self._entries.get(path)
+        return (
+            entry is not None
+            and entry.due is not None
+            and self._snapshot(path) == (entry.size, entry.mtime_ns)
+        )
+
     def _mark_open(self, path: str) -> None:
         snap = self._snapshot(path)
         if snap is not None:
+            old = self._entries.get(path)
+            unchanged = old is not None and (old.size, old.mtime_ns) == snap
+            since = old.since if old is not None and unchanged else time.monotonic()
             self._version += 1
-            self._entries[path] = _Entry(snap[0], snap[1], None, self._version)
+            self._entries[path] = _Entry(snap[0], snap[1], None, self._version, since)
 
     def _claim_due(self) -> None:
         now = time.monotonic()
@@ -229,8 +291,8 @@ class Watcher:
             snap = self._snapshot(path)
             if snap is None:
                 del self._entries[path]
-            elif snap != (entry.size, entry.mtime_ns):
-                self._schedule(path, self._settle)  # still changing
+            elif snap != (entry.size, entry.mtime_ns):  # still changing
+                self._schedule(path, self._settle if self._has_closes else self._unknown)
             else:
                 del self._entries[path]
                 self._claim(path)
@@ -249,12 +311,17 @@ class Watcher:
 
     def _rescan(self) -> None:
         """Catch-up and safety net: every file in the inbox that no event told us about."""
+        quiet_since = time.monotonic() - self.settings.rescan_interval_s
         for file_path in self._walk(self.inbox):
             path = str(file_path)
             entry = self._entries.get(path)
             if entry is None:
-                self._schedule(path, self._settle)
-            elif entry.due is None and self._snapshot(path) == (entry.size, entry.mtime_ns):
+                self._schedule(path, self._unknown)
+            elif (
+                entry.due is None
+                and entry.since <= quiet_since
+                and self._snapshot(path) == (entry.size, entry.mtime_ns)
+            ):
                 # Open for a whole rescan interval without any change: a close was missed.
                 self._schedule(path, self._settle)
 
@@ -296,6 +363,7 @@ class Watcher:
             try:
                 self._publish(batch)
                 self.published += len(batch)
+                self._remember(batch)
                 return
             except Exception as exc:
                 if self._stopping.is_set():
@@ -311,3 +379,36 @@ class Watcher:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+    # -- spool sweep -----------------------------------------------------
+
+    def _remember(self, batch: list[Claim]) -> None:
+        after = self.settings.requeue_after_s
+        if after <= 0:
+            return
+        now = time.monotonic()
+        with self._published_lock:
+            for item in batch:
+                times = self._times.pop(item.claim_id, 0) + 1
+                self._published_seq += 1
+                due = now + after * 2 ** min(times - 1, 6)
+                heapq.heappush(self._published, (due, self._published_seq, times, item))
+
+    def _sweep(self) -> None:
+        """Publish again what is still in the spool long after it was published."""
+        now = time.monotonic()
+        due: list[tuple[int, Claim]] = []
+        with self._published_lock:
+            while self._published and self._published[0][0] <= now:
+                _due, _seq, times, item = heapq.heappop(self._published)
+                due.append((times, item))
+        again = 0
+        for times, item in due:
+            if os.path.lexists(spool_path(self.spool, item)):
+                log.debug("claim %s (%s): no fate yet, publishing again", item.claim_id, item.name)
+                self._times[item.claim_id] = times
+                self._claims.put(item)
+                again += 1
+        if again:
+            self.requeued += again
+            log.info("spool sweep: %d claims without a fate published again", again)

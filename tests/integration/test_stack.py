@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 from tests.support import Stack, wait_for
@@ -50,3 +51,16 @@ def test_files_present_before_start_and_claimed_leftovers_are_taken(
     files = stack.wait_finished(2)
     assert sorted(f["name"] for f in files) == ["early.txt", "left.txt"]
     assert {f["status"] for f in files} == {"stored"}
+
+
+def test_folders_created_removed_and_recreated_are_watched(
+    stack: Stack, samples: list[Path]
+) -> None:
+    stack.start()
+    stack.drop("batch/one.txt", samples[0].read_bytes())
+    stack.wait_finished(1)
+    shutil.rmtree(stack.inbox / "batch")
+    time.sleep(0.5)
+    stack.drop("batch/two.txt", samples[1].read_bytes())  # a new folder of the same name
+    files = stack.wait_finished(2, timeout=10)  # well before the 30 s rescan
+    assert [f["name"] for f in files] == ["batch/one.txt", "batch/two.txt"]

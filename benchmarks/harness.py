@@ -1,0 +1,154 @@
+"""Servers and processes for benchmarks: embedded PostgreSQL + Valkey, real workers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from worker import migrate
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+
+
+@dataclass
+class Servers:
+    root: Path
+    admin_url: str
+    broker_base: str  # redis://host:port
+
+    def fresh_database(self) -> str:
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = make_conninfo(self.admin_url, dbname=name)
+        migrate.apply(url)
+        return url
+
+    def broker(self, db: int) -> str:
+        import redis
+
+        url = f"{self.broker_base}/{db}"
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        client.close()
+        return url
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[Servers]:
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        root = Path(tmp)
+        postgres = EmbeddedPostgres(root)
+        valkey = EmbeddedValkey(root)
+        url = postgres.start()
+        valkey.start()
+        try:
+            yield Servers(
+                root, make_conninfo(url, dbname="postgres"), f"redis://127.0.0.1:{valkey.port}"
+            )
+        finally:
+            valkey.stop()
+            postgres.stop()
+
+
+def env_for(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env["INGEST_CONFIG"] = os.devnull
+    env["INGEST_LOG_LEVEL"] = "WARNING"
+    env.update(values)
+    return env
+
+
+@dataclass
+class Proc:
+    name: str
+    process: subprocess.Popen[bytes]
+    peak_rss: dict[int, int] = field(default_factory=dict)  # pid -> bytes
+    samples: dict[int, list[int]] = field(default_factory=dict)
+
+
+def start(name: str, args: list[str], env: dict[str, str], log: Path) -> Proc:
+    handle = open(log, "ab")  # noqa: SIM115 - closed when the process ends
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Proc(name, process)
+
+
+def stop(proc: Proc, timeout: float = 20) -> None:
+    if proc.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.process.pid, signal.SIGTERM)
+        try:
+            proc.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.process.pid, signal.SIGKILL)
+    proc.process.wait()
+
+
+class RssSampler:
+    """Samples the resident memory of every process in the given trees."""
+
+    def __init__(self, procs: list[Proc], interval: float = 0.5) -> None:
+        self.procs = procs
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for proc in self.procs:
+                try:
+                    root = psutil.Process(proc.process.pid)
+                    tree = [root, *root.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    continue
+                for p in tree:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        rss = p.memory_info().rss
+                        proc.peak_rss[p.pid] = max(proc.peak_rss.get(p.pid, 0), rss)
+                        proc.samples.setdefault(p.pid, []).append(rss)
+
+
+def wait_until(check: object, timeout: float, interval: float = 0.2) -> float:
+    """Poll `check()` until truthy; return the monotonic time it became true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():  # type: ignore[operator]
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step did not finish in time")
+        time.sleep(interval)
+
+
+def count(url: str, sql: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
+        return int(row[0]) if row else 0

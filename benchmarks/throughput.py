@@ -1,0 +1,311 @@
+"""Throughput, latency and memory of the real stack, side by side with baselines.
+
+    python -m benchmarks.throughput                 # 20,000 files, prints a table
+    python -m benchmarks.throughput --files 100000  # the long memory run
+
+One run, one machine, same workload: ours end to end (watcher + Celery workers,
+exact and near-duplicate dedupe on), the naive design (one task per file, one
+commit per document), and the database's own limit (binary COPY of the same
+final rows into the same tables). Then single-file latency at about 10 files/s,
+and peak resident memory of every worker process. Figures are reported as
+ratios too: absolute numbers drift on shared machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from benchmarks import harness
+from benchmarks.workload import DropFile, build
+
+
+def _write_stage(stage: Path, files: list[DropFile]) -> list[Path]:
+    paths = []
+    for f in files:
+        path = stage / f.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f.data)
+        paths.append(path)
+    return paths
+
+
+def run_ours(
+    servers: harness.Servers, files: list[DropFile], concurrency: int, tag: str
+) -> dict[str, Any]:
+    url = servers.fresh_database()
+    root = servers.root / f"ours-{tag}"
+    inbox, stage = root / "inbox", root / "stage"
+    staged = _write_stage(stage, files)
+    for path in staged:  # folders exist before the burst, as in a long-running inbox
+        (inbox / path.relative_to(stage)).parent.mkdir(parents=True, exist_ok=True)
+    env = harness.env_for(
+        INGEST_DATABASE_URL=url,
+        INGEST_BROKER_URL=servers.broker(1),
+        INGEST_INBOX=str(inbox),
+        INGEST_DATA_DIR=str(root / "data"),
+        INGEST_CONCURRENCY=str(concurrency),
+    )
+    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
+    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
+    time.sleep(3)  # both up and idle
+    with harness.RssSampler([worker, watcher]) as _sampler:
+        started = time.monotonic()
+        for path in staged:
+            os.rename(path, inbox / path.relative_to(stage))
+        dropped = time.monotonic() - started
+        total = len(files)
+        done_at = harness.wait_until(
+            lambda: (
+                harness.count(url, "SELECT count(*) FROM ingest_files WHERE status <> 'processing'")
+                >= total
+            ),
+            timeout=max(120, total / 50),
+        )
+    elapsed = done_at - started
+    for proc in (watcher, worker):
+        harness.stop(proc)
+    counts = dict(_rows(url, "SELECT status, count(*) FROM ingest_files GROUP BY status"))
+    docs = harness.count(url, "SELECT count(*) FROM documents")
+    near = harness.count(url, "SELECT count(*) FROM documents WHERE near_duplicate_of IS NOT NULL")
+    children = {pid: rss for pid, rss in worker.peak_rss.items() if pid != worker.process.pid}
+    return {
+        "files": total,
+        "seconds": elapsed,
+        "files_per_s": total / elapsed,
+        "docs_per_s": docs / elapsed,
+        "documents": docs,
+        "near_duplicates": near,
+        "fates": counts,
+        "drop_seconds": dropped,
+        "url": url,
+        "worker_peak_rss_mb": sorted(round(v / 2**20) for v in children.values()),
+        "worker_samples": {pid: worker.samples.get(pid, []) for pid in children},
+    }
+
+
+def run_naive(servers: harness.Servers, files: list[DropFile], concurrency: int) -> dict[str, Any]:
+    from benchmarks import naive
+
+    url = servers.fresh_database()
+    root = servers.root / "naive"
+    staged = _write_stage(root / "stage", files)
+    broker = servers.broker(2)
+    env = harness.env_for(NAIVE_DATABASE_URL=url, NAIVE_BROKER_URL=broker)
+    worker = harness.start(
+        "naive",
+        [
+            "-m",
+            "celery",
+            "-A",
+            "benchmarks.naive",
+            "worker",
+            "-Q",
+            "naive",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        env,
+        root / "worker.log",
+    )
+    time.sleep(3)
+    naive.app.conf.broker_url = broker
+    started = time.monotonic()
+    for i, path in enumerate(staged):
+        naive.ingest_file.apply_async(args=[str(path), f"naive-{i}"])
+    done_at = harness.wait_until(
+        lambda: (
+            harness.count(url, "SELECT count(*) FROM ingest_files WHERE status <> 'processing'")
+            >= len(files)
+        ),
+        timeout=max(300, len(files) / 20),
+    )
+    harness.stop(worker)
+    elapsed = done_at - started
+    docs = harness.count(url, "SELECT count(*) FROM documents")
+    return {"seconds": elapsed, "docs_per_s": docs / elapsed, "documents": docs}
+
+
+def run_copy(servers: harness.Servers, source_url: str) -> dict[str, Any]:
+    """Binary COPY of the same final rows into the same (empty, migrated) tables."""
+    target = servers.fresh_database()
+    tables = [t for t in ("ingest_files", "documents", "document_bands") if _exists(source_url, t)]
+    dumps: dict[str, bytes] = {}
+    with psycopg.connect(source_url) as src:
+        for table in tables:
+            buffer = io.BytesIO()
+            with src.cursor().copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy:
+                for chunk in copy:
+                    buffer.write(chunk)
+            dumps[table] = buffer.getvalue()
+    with psycopg.connect(target) as dst:
+        if "ingest_files" in tables:  # its document_id points back at documents
+            dst.execute("ALTER TABLE ingest_files DROP CONSTRAINT ingest_files_document_fk")
+            dst.commit()
+        started = time.monotonic()
+        with dst.transaction():
+            for table in tables:
+                overriding = "" if table == "document_bands" else ""
+                with dst.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY){overriding}") as c:
+                    c.write(dumps[table])
+        elapsed = time.monotonic() - started
+    docs = harness.count(target, "SELECT count(*) FROM documents")
+    return {"seconds": elapsed, "docs_per_s": docs / elapsed, "documents": docs, "tables": tables}
+
+
+def run_latency(servers: harness.Servers, files: list[DropFile], rate: float) -> dict[str, Any]:
+    url = servers.fresh_database()
+    root = servers.root / "latency"
+    inbox = root / "inbox"
+    stage = root / "stage"
+    stage.mkdir(parents=True)
+    inbox.mkdir(parents=True)
+    env = harness.env_for(
+        INGEST_DATABASE_URL=url,
+        INGEST_BROKER_URL=servers.broker(3),
+        INGEST_INBOX=str(inbox),
+        INGEST_DATA_DIR=str(root / "data"),
+        INGEST_CONCURRENCY="2",
+    )
+    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
+    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
+    time.sleep(3)
+    closed: dict[str, float] = {}
+    for i, f in enumerate(files):
+        name = f"l{i:05d}.txt"
+        with open(stage / name, "wb") as handle:
+            handle.write(f.data)
+        os.rename(stage / name, inbox / name)
+        closed[name] = time.time()
+        time.sleep(max(0.0, 1 / rate))
+    harness.wait_until(
+        lambda: (
+            harness.count(url, "SELECT count(*) FROM ingest_files WHERE status <> 'processing'")
+            >= len(files)
+        ),
+        timeout=60,
+    )
+    for proc in (watcher, worker):
+        harness.stop(proc)
+    rows = _rows(url, "SELECT name, extract(epoch FROM finished_at) FROM ingest_files")
+    latencies = sorted((float(ts) - closed[name]) * 1000 for name, ts in rows)
+    return {
+        "files": len(latencies),
+        "p50_ms": _pct(latencies, 50),
+        "p95_ms": _pct(latencies, 95),
+        "p99_ms": _pct(latencies, 99),
+        "max_ms": latencies[-1],
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def _rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def _exists(url: str, table: str) -> bool:
+    return bool(_rows(url, f"SELECT to_regclass('{table}') IS NOT NULL")[0][0])
+
+
+def memory_growth(samples: dict[int, list[int]]) -> float:
+    """Largest growth of any worker process from after warm-up (20%) to the end, in %."""
+    worst = 0.0
+    for series in samples.values():
+        if len(series) < 10:
+            continue
+        warm = statistics.median(series[len(series) // 5 : len(series) // 5 + 5])
+        end = statistics.median(series[-5:])
+        worst = max(worst, (end - warm) / warm * 100)
+    return worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument(
+        "--naive-files",
+        type=int,
+        default=None,
+        help="files for the naive baseline (default: same as --files)",
+    )
+    parser.add_argument("--latency-files", type=int, default=200)
+    parser.add_argument("--scaling", action="store_true", help="also run with 1 worker process")
+    parser.add_argument("--json", type=Path, help="write all figures to this file")
+    args = parser.parse_args(argv)
+
+    files = build(args.files)
+    naive_files = files[: args.naive_files] if args.naive_files else files
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+    }
+    with harness.servers() as servers:
+        results["ours"] = run_ours(servers, files, concurrency=2, tag="c2")
+        if args.scaling:
+            results["ours_c1"] = run_ours(servers, files, concurrency=1, tag="c1")
+        results["naive"] = run_naive(servers, naive_files, concurrency=2)
+        results["copy"] = run_copy(servers, results["ours"]["url"])
+        results["latency"] = run_latency(servers, build(args.latency_files, seed=11), rate=10)
+    ours = results["ours"]
+    ours["memory_growth_pct"] = memory_growth(ours.pop("worker_samples"))
+    print(render(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+def render(r: dict[str, Any]) -> str:
+    ours, naive, copy, lat = r["ours"], r["naive"], r["copy"], r["latency"]
+    lines = [
+        f"Throughput and latency — {r['date']}, {r['machine']}",
+        "",
+        "| figure | value | target |",
+        "|---|---:|---|",
+        f"| files dropped | {ours['files']:,} ({ours['documents']:,} documents, "
+        f"{ours['near_duplicates']:,} near-duplicates) | |",
+        f"| ours, end to end (2 worker processes) | {ours['docs_per_s']:,.0f} docs/s "
+        f"({ours['files_per_s']:,.0f} files/s) | ≥ 3,000 docs/s |",
+    ]
+    if "ours_c1" in r:
+        c1 = r["ours_c1"]
+        lines.append(
+            f"| ours, 1 worker process | {c1['docs_per_s']:,.0f} docs/s "
+            f"(×{ours['docs_per_s'] / c1['docs_per_s']:.2f} with 2) | |"
+        )
+    lines += [
+        f"| naive: task per file, commit per document | {naive['docs_per_s']:,.0f} docs/s | |",
+        f"| COPY of the same rows (database limit) | {copy['docs_per_s']:,.0f} docs/s | |",
+        f"| **ours / naive** | **{ours['docs_per_s'] / naive['docs_per_s']:.1f}×** | ≥ 4× |",
+        f"| **ours / COPY** | **{ours['docs_per_s'] / copy['docs_per_s'] * 100:.0f}%** | ≥ 25% |",
+        f"| latency p50 / p95 / p99 ({lat['files']} files at ~10/s) | {lat['p50_ms']:.0f} / "
+        f"{lat['p95_ms']:.0f} / {lat['p99_ms']:.0f} ms | p50 ≤ 300, p99 ≤ 1,000 ms |",
+        f"| worker peak RSS (per process) | {', '.join(map(str, ours['worker_peak_rss_mb']))} MB | |",
+        f"| worker memory growth after warm-up | {ours['memory_growth_pct']:+.1f}% | ≤ 10% |",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
