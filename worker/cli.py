@@ -108,6 +108,10 @@ def stop_on_signals() -> threading.Event:
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
+    from worker.roles import ensure_configured_logins
+
+    for login in ensure_configured_logins(settings.database_url or "", settings):
+        print(f"login: {login}")
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)

@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,23 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
+    # Prometheus metrics on 0.0.0.0:<port>; 0 turns them off. The worker's port
+    # serves the sum over all its pool processes.
+    watcher_metrics_port: int = 0
+    worker_metrics_port: int = 0
+    # Retention for `ingest prune`: days a file is kept in its outcome folder
+    # after it arrived there; None keeps it forever.
+    keep_processed_days: float | None = 30.0
+    keep_duplicates_days: float | None = 14.0
+    keep_rejected_days: float | None = 90.0
+    keep_failed_days: float | None = None
+
+    # Login users `ingest migrate` creates or updates, as members of the
+    # ingest_writer (workers) and ingest_reader (consumers) roles.
+    db_writer_login: str | None = None
+    db_writer_password: SecretStr | None = None
+    db_reader_login: str | None = None
+    db_reader_password: SecretStr | None = None
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,

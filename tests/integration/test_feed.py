@@ -192,7 +192,7 @@ def test_ingest_tail_follows_from_now_and_resumes_from_a_cursor(
     assert "following from cursor" in live.stderr.readline()
     stack.drop(samples[2].name, samples[2].read_bytes())
     [new] = lines_of(live)
-    third = [f for f in stack.wait_finished(3) if f["name"] == samples[2].name][0]
+    third = next(f for f in stack.wait_finished(3) if f["name"] == samples[2].name)
     assert new["op"] == "insert" and new["document"]["id"] == third["document_id"]
     assert new["document"]["body"] and new["document"]["published_on"]
 

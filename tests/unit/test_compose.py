@@ -273,9 +273,11 @@ def test_app_services_share_image_and_connection_settings(
     services: dict[str, dict[str, Any]],
 ) -> None:
     app = {name: services[name] for name in APP_SERVICES}
-    for key in ("INGEST_DATABASE_URL", "INGEST_BROKER_URL"):
-        values = {name: s["environment"].get(key) for name, s in app.items()}
-        assert len(set(values.values())) == 1 and None not in values.values(), values
+    values = {name: s["environment"].get("INGEST_BROKER_URL") for name, s in app.items()}
+    assert len(set(values.values())) == 1 and None not in values.values(), values
+    # Worker and watcher share the writer login; only migrate connects as the owner.
+    urls = {name: services[name]["environment"].get("INGEST_DATABASE_URL") for name in app}
+    assert urls["worker"] == urls["watcher"] and None not in urls.values(), urls
     images = {services[name].get("image") for name in (*APP_SERVICES, "flower")}
     assert len(images) == 1 and None not in images, images
     for name in (*APP_SERVICES, "flower"):
@@ -284,13 +286,20 @@ def test_app_services_share_image_and_connection_settings(
 
     env = services["worker"]["environment"]
     assert env["INGEST_BROKER_URL"] == BROKER_URL
-    db = urlsplit(env["INGEST_DATABASE_URL"])
     pg = services["postgres"]["environment"]
-    assert db.scheme in ("postgresql", "postgres")
-    assert db.hostname == "postgres" and (db.port or 5432) == 5432
-    assert db.username == pg["POSTGRES_USER"]
-    assert db.password == pg["POSTGRES_PASSWORD"]
-    assert db.path.lstrip("/") == pg["POSTGRES_DB"]
+    owner = urlsplit(services["migrate"]["environment"]["INGEST_DATABASE_URL"])
+    writer = urlsplit(env["INGEST_DATABASE_URL"])
+    for db in (owner, writer):
+        assert db.scheme in ("postgresql", "postgres")
+        assert db.hostname == "postgres" and (db.port or 5432) == 5432
+        assert db.path.lstrip("/") == pg["POSTGRES_DB"]
+    assert owner.username == pg["POSTGRES_USER"]
+    assert owner.password == pg["POSTGRES_PASSWORD"]
+    # The writer is the login `ingest migrate` creates as a member of ingest_writer.
+    created = services["migrate"]["environment"]
+    assert writer.username == created["INGEST_DB_WRITER_LOGIN"] != pg["POSTGRES_USER"]
+    assert writer.password == created["INGEST_DB_WRITER_PASSWORD"]
+    assert created.get("INGEST_DB_READER_LOGIN"), "a read-only login for consumers"
 
 
 def test_flower_uses_the_same_broker(services: dict[str, dict[str, Any]]) -> None:
