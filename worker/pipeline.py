@@ -113,20 +113,21 @@ def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined
 
 
 def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:
-    # O_NOFOLLOW: a symlink dropped into the inbox is never followed out of it.
-    # O_NONBLOCK: a FIFO must not block the worker.
+    # lstat first: a link or a device is judged by its entry and never opened
+    # (opening some devices has effects). O_NOFOLLOW and O_NONBLOCK cover an entry
+    # swapped between the two calls: no link is followed, no FIFO blocks the worker.
+    if not stat.S_ISREG(os.lstat(path).st_mode):
+        raise _not_regular(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise Rejected(
-                "symlink", "The inbox entry is a symbolic link; links are not followed."
-            ) from exc
+        if exc.errno in (errno.ELOOP, errno.ENXIO):  # a link; a socket
+            raise _not_regular(path) from exc
         raise
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise Rejected("unreadable", "The inbox entry is not a regular file.")
+            raise _not_regular(path)
         result.size = info.st_size
         if info.st_size > limit:
             raise Rejected(
@@ -137,6 +138,20 @@ def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:
         raise Rejected("too_large", f"The file grew beyond the limit of {limit} bytes.")
     result.size = len(raw)
     return raw
+
+
+def _not_regular(path: os.PathLike[str]) -> Rejected:
+    if os.path.islink(path):
+        return Rejected(
+            "symlink",
+            "The inbox entry is a symbolic link, and links are never followed; "
+            "copy or move the file itself into the inbox.",
+        )
+    return Rejected(
+        "not_a_file",
+        "The inbox entry is not a regular file (a named pipe, socket or device) and was "
+        "not read; drop regular files only.",
+    )
 
 
 def process_batch(settings: Settings, claims: Sequence[Claim]) -> BatchReport:
@@ -212,10 +227,18 @@ def _process(
     for claim in todo:
         if claim.claim_id in fates:
             status, sidecar = fates[claim.claim_id]
-            final = finish(settings.spool_dir, settings.outcome_dir(status), claim, sidecar)
             report.fates[claim.claim_id] = status
+            try:
+                final = finish(settings.spool_dir, settings.outcome_dir(status), claim, sidecar)
+            except Exception:
+                # The fate is committed; one file that cannot move must not strand the
+                # rest of the batch in the spool. The next start moves it (catch-up).
+                log.exception(
+                    "file %s (%r): %s but not moved", file_ids[claim.claim_id], claim.name, status
+                )
+                continue
             log.info(
-                "file %s (%s): %s%s",
+                "file %s (%r): %s%s",
                 file_ids[claim.claim_id],
                 claim.name,
                 status,
@@ -399,7 +422,7 @@ def _write_fates(
 def _sidecar(file_id: int, fate: Fate, e: Examined) -> dict[str, object]:
     return {
         "file_id": file_id,
-        "name": e.claim.name,
+        "name": _db_text(e.claim.name),  # as in the ledger: a sidecar is UTF-8 JSON
         "status": fate.status,
         "reason": fate.reason,
         "detail": fate.detail,

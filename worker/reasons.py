@@ -29,6 +29,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "Correct the date.",
     ),
     "body_too_short": ("The body is shorter than min_body_chars.", "Send the full article."),
+    "no_valid_records": (
+        "A multi-record file (NDJSON) in which no record could be stored.",
+        "See the `rejections` rows (or the sidecar) for each record's reason; fix and resend.",
+    ),
     "corrupt_archive": (
         "The gzip data is damaged or truncated and cannot be decompressed.",
         "Compress the file again (or copy it completely) and drop it again.",
@@ -46,6 +50,11 @@ REASONS: dict[str, tuple[str, str]] = {
     "file_vanished": (
         "The file disappeared between claim and processing.",
         "Drop it again if it was not meant to be removed.",
+    ),
+    "not_a_file": (
+        "The inbox entry is not a regular file (a named pipe, socket or device); "
+        "it is never opened for reading.",
+        "Drop regular files only (write the data to a file, then move it in).",
     ),
     "unreadable": ("The file could not be read (permissions or I/O).", "Fix permissions."),
     "parser_crashed": (
