@@ -32,8 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
         "worker", help="run a Celery worker; extra arguments go to `celery worker`"
     )
     worker.add_argument("celery_args", nargs=argparse.REMAINDER)
-    status = commands.add_parser("status", help="files by fate")
+    status = commands.add_parser(
+        "status", help="files by fate, broker queue, backlog, rate, latest rejections"
+    )
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument(
+        "--watch",
+        type=float,
+        nargs="?",
+        const=2.0,
+        metavar="SECONDS",
+        help="refresh every SECONDS (default 2) until interrupted",
+    )
     ops_cli.add_commands(commands)
     return parser
 
@@ -80,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "worker":
             return _worker(settings, args.celery_args)
         if args.command == "status":
-            return _status(settings, as_json=args.json)
+            return _status(settings, as_json=args.json, watch=args.watch)
         if args.command in ops_cli.COMMANDS:
             return ops_cli.dispatch(args, settings, stop_on_signals())
     except IngestError as exc:
@@ -100,6 +110,10 @@ def _migrate(settings: Settings) -> int:
 
     applied = migrate.apply(_require(settings.database_url, "database_url"))
     print("applied: " + ", ".join(applied) if applied else "schema is up to date")
+    from worker.roles import ensure_configured_logins
+
+    for login in ensure_configured_logins(settings.database_url or "", settings):
+        print(f"login: {login}")
     return 0
 
 
@@ -108,10 +122,6 @@ def stop_on_signals() -> threading.Event:
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
-    from worker.roles import ensure_configured_logins
-
-    for login in ensure_configured_logins(settings.database_url or "", settings):
-        print(f"login: {login}")
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
@@ -159,18 +169,12 @@ def _worker(settings: Settings, extra: Sequence[str]) -> int:
     return 0  # pragma: no cover
 
 
-def _status(settings: Settings, *, as_json: bool) -> int:
-    from worker.status import snapshot
+def _status(settings: Settings, *, as_json: bool, watch: float | None) -> int:
+    from worker.status import run_status
 
-    data = snapshot(_require(settings.database_url, "database_url"), settings.spool_dir)
-    if as_json:
-        print(json.dumps(data))
-        return 0
-    print(f"received   {data['received']}")
-    for fate, count in data["files"].items():
-        print(f"{fate:<10} {count}")
-    print(f"spool      {data['spool_backlog']} (claimed, not yet finished)")
-    return 0
+    _require(settings.database_url, "database_url")
+    stop = stop_on_signals() if watch is not None else threading.Event()
+    return run_status(settings, as_json=as_json, watch=watch, stop=stop)
 
 
 if __name__ == "__main__":  # pragma: no cover

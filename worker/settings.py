@@ -67,10 +67,6 @@ class Settings(BaseSettings):
     # Operations.
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
     # Prometheus metrics on 0.0.0.0:<port>; 0 turns them off. The worker's port
     # serves the sum over all its pool processes.
     watcher_metrics_port: int = 0
@@ -88,6 +84,10 @@ class Settings(BaseSettings):
     db_writer_password: SecretStr | None = None
     db_reader_login: str | None = None
     db_reader_password: SecretStr | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,

@@ -1,4 +1,4 @@
-"""Least privilege on a real PostgreSQL: the reader only reads, the writer cannot change the schema."""
+"""Least privilege on real PostgreSQL: readers only read, the writer cannot alter the schema."""
 
 from __future__ import annotations
 
