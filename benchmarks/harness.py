@@ -49,7 +49,10 @@ class Servers:
 
 @contextlib.contextmanager
 def servers() -> Iterator[Servers]:
-    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+    # Under the checkout (git-ignored): the file system an inbox would really live on.
+    base = Path(__file__).resolve().parents[1] / ".ingest"
+    base.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=base) as tmp:
         root = Path(tmp)
         postgres = EmbeddedPostgres(root)
         valkey = EmbeddedValkey(root)

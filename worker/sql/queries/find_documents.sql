@@ -1,1 +1,1 @@
-SELECT id, content_sha256 FROM documents WHERE content_sha256 = ANY(%(keys)s::text[]);
+SELECT id, content_sha256 FROM documents WHERE content_sha256 = ANY(%(keys)b::text[]);

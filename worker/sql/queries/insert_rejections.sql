@@ -1,4 +1,4 @@
 INSERT INTO rejections (file_id, record_no, reason, detail)
-SELECT * FROM unnest(%(file_id)s::bigint[], %(record_no)s::int[], %(reason)s::text[],
-                     %(detail)s::text[])
+SELECT * FROM unnest(%(file_id)b::bigint[], %(record_no)b::int[], %(reason)b::text[],
+                     %(detail)b::text[])
 ON CONFLICT (file_id, record_no) DO NOTHING;

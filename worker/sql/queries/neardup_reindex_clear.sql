@@ -1,0 +1,1 @@
+TRUNCATE document_bands, document_signatures;
