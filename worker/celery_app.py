@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown
+from celery.signals import (
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 
 from worker import db
 from worker.settings import Settings, load
@@ -49,6 +54,14 @@ def _warm_up(**_kwargs: Any) -> None:
     from worker.pipeline import warm_up
 
     warm_up()
+
+
+@worker_ready.connect  # type: ignore[untyped-decorator]
+def _serve_metrics(**_kwargs: Any) -> None:
+    # After the pool forked its children: they must not inherit the listening socket.
+    from worker.metrics import serve_worker
+
+    serve_worker(settings)
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

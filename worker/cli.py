@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from worker import ops_cli
+from worker import metrics, ops_cli
 from worker import settings as settings_module
 from worker.errors import ConfigurationError, IngestError
 from worker.settings import Settings
@@ -135,6 +135,7 @@ def run_watch(settings: Settings, stop: threading.Event | None = None) -> int:
     _require(settings.broker_url, "broker_url")
     stop = stop or stop_on_signals()
     watcher = Watcher(settings, celery_publisher(settings))
+    metrics.serve_watcher(settings)
     log.info("watching %s (%s mode)", settings.inbox_dir, settings.watch_mode)
     watcher.run(stop)
     return 0
@@ -165,7 +166,8 @@ def _worker(settings: Settings, extra: Sequence[str]) -> int:
     _require(settings.broker_url, "broker_url")
     _require(settings.database_url, "database_url")
     command = worker_command(settings, extra)
-    os.execv(command[0], command)  # the worker replaces us: signals go straight to Celery
+    env = metrics.worker_environment(settings, dict(os.environ))
+    os.execve(command[0], command, env)  # the worker replaces us: signals go straight to Celery
     return 0  # pragma: no cover
 
 

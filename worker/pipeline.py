@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from worker import db
+from worker import db, metrics
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
 from worker.minhash import Fingerprint, MinHashParams, fingerprint
@@ -158,7 +158,7 @@ def process_batch(settings: Settings, claims: Sequence[Claim]) -> BatchReport:
     report = BatchReport()
     unique = list({c.claim_id: c for c in claims}.values())
     pool = db.pool(settings.database_url or "", settings.db_pool_size)
-    with db.wrap_errors(), pool.connection() as conn:
+    with metrics.batch_timer(), db.wrap_errors(), pool.connection() as conn:
         conn.autocommit = True
         try:
             _process(conn, settings, unique, report)
@@ -228,6 +228,8 @@ def _process(
         if claim.claim_id in fates:
             status, sidecar = fates[claim.claim_id]
             report.fates[claim.claim_id] = status
+            if claim.claim_id not in already:  # a twin task counted it
+                metrics.file_finished(status)
             try:
                 final = finish(settings.spool_dir, settings.outcome_dir(status), claim, sidecar)
             except Exception:

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from worker import migrate
+from worker import metrics, migrate
 from worker.cli import run_watch, stop_on_signals, worker_command
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 from worker.settings import Settings
@@ -72,7 +72,7 @@ def _servers(settings: Settings, stack: contextlib.ExitStack) -> tuple[str, str]
 
 @contextlib.contextmanager
 def _worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    env = dict(os.environ)
+    env = metrics.worker_environment(settings, dict(os.environ))
     env["INGEST_DATABASE_URL"] = settings.database_url or ""
     env["INGEST_BROKER_URL"] = settings.broker_url or ""
     env["INGEST_INBOX"] = str(settings.inbox_dir)

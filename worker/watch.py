@@ -47,6 +47,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from worker import metrics
 from worker.inbox import Claim, claim, is_junk, pending_claims, spool_path
 from worker.settings import Settings
 
@@ -298,6 +299,7 @@ class Watcher:
                 self._claim(path)
 
     def _claim(self, path: str) -> None:
+        metrics.FILES_RECEIVED.inc()
         try:
             taken = claim(self.inbox, self.spool, Path(path))
         except Exception:
@@ -306,6 +308,7 @@ class Watcher:
             return
         if taken is not None:
             self.claimed += 1
+            metrics.FILES_CLAIMED.inc()
             log.debug("claimed %s as %s", taken.name, taken.claim_id)
             self._claims.put(taken)
 
@@ -363,6 +366,7 @@ class Watcher:
             try:
                 self._publish(batch)
                 self.published += len(batch)
+                metrics.FILES_PUBLISHED.inc(len(batch))
                 self._remember(batch)
                 return
             except Exception as exc:
