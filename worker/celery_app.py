@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 from celery.signals import (
+    setup_logging,
     worker_init,
     worker_process_init,
     worker_process_shutdown,
@@ -45,6 +46,15 @@ def create(settings: Settings) -> Celery:
 
 settings = load()
 app = create(settings)
+
+
+@setup_logging.connect  # type: ignore[untyped-decorator]
+def _logging(**_kwargs: Any) -> None:
+    # Handled here, Celery leaves logging alone: its lines and ours share the
+    # CLI's handler and format (settings.log_format: text or json).
+    from worker.cli import configure_logging
+
+    configure_logging(settings)
 
 
 @worker_init.connect  # type: ignore[untyped-decorator]

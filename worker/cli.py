@@ -63,15 +63,19 @@ def configure_logging(settings: Settings) -> None:
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "ts": self.formatTime(record),
-                "level": record.levelname,
-                "logger": record.name,
-                "process": record.process,
-                "message": record.getMessage(),
-            }
-        )
+        line: dict[str, object] = {
+            "ts": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        file_id = getattr(record, "file_id", None)  # lines about one file carry its id
+        if file_id is not None:
+            line["file_id"] = file_id
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

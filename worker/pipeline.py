@@ -240,11 +240,13 @@ def _process(
                 )
                 continue
             log.info(
-                "file %s (%r): %s%s",
+                "file %s (%r): %s%s%s",
                 file_ids[claim.claim_id],
                 claim.name,
                 status,
+                f" ({sidecar['reason']})" if sidecar else "",
                 f" -> {final}" if final else "",
+                extra={"file_id": file_ids[claim.claim_id]},
             )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -49,12 +50,13 @@ def metered(
         broker_url,
         INGEST_WATCHER_METRICS_PORT=str(ports["watcher"]),
         INGEST_WORKER_METRICS_PORT=str(ports["worker"]),
+        INGEST_LOG_FORMAT="json",
     )
     yield running
     running.stop()
 
 
-def test_watcher_and_worker_metrics(
+def test_watcher_and_worker_metrics_and_json_logs(
     metered: Stack, ports: dict[str, int], samples: list[Path]
 ) -> None:
     metered.start()
@@ -82,3 +84,15 @@ def test_watcher_and_worker_metrics(
     assert watcher[("ingest_files_received_total", ())] >= 5
     assert watcher[("ingest_files_published_total", ())] == 5
     assert watcher[("ingest_queue_depth", ())] == 0
+
+    # Logs: JSON lines for shippers, Celery's own included; one line per fate with the file id.
+    metered.stop()
+    lines = [
+        json.loads(line) for line in metered.log("worker").splitlines() if line.startswith("{")
+    ]
+    assert any(line["logger"].startswith("celery") for line in lines)
+    fates = {line["file_id"]: line["message"] for line in lines if "file_id" in line}
+    assert len(fates) == 5
+    rejected = [m for m in fates.values() if "undated.txt" in m]
+    assert len(rejected) == 1 and "rejected (missing_date)" in rejected[0]
+    assert json.loads(metered.log("watcher").splitlines()[-1])["logger"].startswith("worker")
