@@ -25,6 +25,7 @@ import psycopg
 from worker import db, metrics
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
+from worker.limits import TimeLimitExceeded, time_limit
 from worker.minhash import Fingerprint, MinHashParams, fingerprint
 from worker.parse import parse_file
 from worker.reasons import describe
@@ -49,6 +50,7 @@ class Examined:
     multi_record: bool = False
     error: tuple[str, str, str] | None = None  # (status, reason, detail) for the whole file
     crash: str | None = None  # unexpected exception: retried, then `failed`
+    crash_code: str = "parser_crashed"  # or parse_timeout
 
 
 @dataclass(slots=True)
@@ -91,15 +93,29 @@ def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined
         result.error = ("rejected", "unreadable", f"The file could not be read: {exc.strerror}.")
         return result
     result.sha256 = hashlib.sha256(raw).hexdigest()
+    # Everything that looks at the content is guarded: an exception or a hang here is
+    # this file's problem (retried alone, then `failed`), never the batch's.
     try:
-        parsed = parse_file(raw, claim.name, options)
+        with time_limit(settings.parse_time_limit_s):
+            _judge(result, raw, options)
     except Rejected as exc:
         result.error = ("rejected", exc.code, exc.detail)
-        return result
+    except TimeLimitExceeded as exc:
+        result.crash, result.crash_code = f"parsing {exc} (parse_time_limit_s)", "parse_timeout"
     except Exception as exc:
         result.crash = "".join(traceback.format_exception_only(exc)).strip()[:500]
-        log.warning("file %s (%s): parser crashed: %s", claim.claim_id, claim.name, result.crash)
-        return result
+    if result.crash is not None or result.error is not None:
+        result.documents.clear()
+        result.rejections.clear()
+    if result.crash is not None:
+        log.warning(
+            "file %s (%s): %s: %s", claim.claim_id, claim.name, result.crash_code, result.crash
+        )
+    return result
+
+
+def _judge(result: Examined, raw: bytes, options: ParseOptions) -> None:
+    parsed = parse_file(raw, result.claim.name, options)
     result.multi_record = len(parsed) != 1 or any(
         getattr(item, "record", None) is not None for item in parsed
     )
@@ -109,7 +125,6 @@ def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined
             result.rejections.append(checked)
         else:
             result.documents.append((checked, fingerprint(checked.body, PARAMS)))
-    return result
 
 
 def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:
@@ -154,21 +169,29 @@ def _not_regular(path: os.PathLike[str]) -> Rejected:
     )
 
 
-def process_batch(settings: Settings, claims: Sequence[Claim]) -> BatchReport:
+def process_batch(
+    settings: Settings, claims: Sequence[Claim], *, count_attempts: bool = True
+) -> BatchReport:
+    """`count_attempts=False` when the previous run of this very task ended in a
+    transient error (database down): an outage is never held against a file."""
     report = BatchReport()
     unique = list({c.claim_id: c for c in claims}.values())
     pool = db.pool(settings.database_url or "", settings.db_pool_size)
     with metrics.batch_timer(), db.wrap_errors(), pool.connection() as conn:
         conn.autocommit = True
         try:
-            _process(conn, settings, unique, report)
+            _process(conn, settings, unique, report, count_attempts)
         finally:
             conn.execute("SELECT pg_advisory_unlock_all()")
     return report
 
 
 def _process(
-    conn: psycopg.Connection[Any], settings: Settings, claims: list[Claim], report: BatchReport
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    claims: list[Claim],
+    report: BatchReport,
+    count_attempts: bool = True,
 ) -> None:
     by_id = {c.claim_id: c for c in claims}
     locked = {
@@ -185,6 +208,7 @@ def _process(
             "claim_ids": [c.claim_id for c in todo],
             "names": [_db_text(c.name) for c in todo],
             "received_at": [c.received_at for c in todo],
+            "count_attempts": count_attempts,
         },
     ).fetchall()
     file_ids: dict[str, int] = {}
@@ -215,7 +239,7 @@ def _process(
     for item in crashed:
         tries = attempts[item.claim.claim_id]
         if tries >= settings.max_attempts:
-            item.error = ("failed", "parser_crashed", f"Parsing failed {tries} times: {item.crash}")
+            item.error = ("failed", item.crash_code, f"Parsing failed {tries} times: {item.crash}")
             item.crash = None
         else:
             report.retry.append((item.claim, tries))

@@ -61,6 +61,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "Parsing raised an unexpected error on every attempt.",
         "Report it with the file; `ingest retry` after a fix.",
     ),
+    "parse_timeout": (
+        "Parsing took longer than parse_time_limit_s on every attempt.",
+        "Split or simplify the file (or raise parse_time_limit_s) and drop it again.",
+    ),
     "attempts_exhausted": (
         "Processing was interrupted (worker killed or timed out) on every attempt.",
         "Inspect the file; `ingest retry` after a fix.",

@@ -51,11 +51,15 @@ class Settings(BaseSettings):
     rescan_interval_s: float = 30.0
     batch_max_files: int = 200
     batch_linger_ms: int = 10
+    # Claims still in the spool this long after publication are published again
+    # (a broker that lost its queue, a worker killed with its batch); backs off per claim.
+    requeue_after_s: float = 300.0
 
     # Worker.
     concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)
     task_time_limit_s: int = 300
     max_attempts: int = 3
+    parse_time_limit_s: float = 60.0  # per file; 0 disables (the task time limit remains)
     db_pool_size: int = 2
 
     # Input rules.
