@@ -99,10 +99,8 @@ def stop(proc: Proc, timeout: float = 20) -> None:
     if proc.process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.process.pid, signal.SIGKILL)
     proc.process.wait()
@@ -138,6 +136,37 @@ class RssSampler:
                         rss = p.memory_info().rss
                         proc.peak_rss[p.pid] = max(proc.peak_rss.get(p.pid, 0), rss)
                         proc.samples.setdefault(p.pid, []).append(rss)
+
+
+def cpu_seconds(procs: list[Proc]) -> dict[str, float]:
+    """CPU time (user + system) used so far by each process tree, by name."""
+    used: dict[str, float] = {}
+    for proc in procs:
+        try:
+            root = psutil.Process(proc.process.pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        total = 0.0
+        for p in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        used[proc.name] = total
+    return used
+
+
+def server_cpu_seconds(marker: str) -> dict[str, float]:
+    """CPU time of the embedded PostgreSQL and Valkey processes whose command line has `marker`."""
+    used = {"postgres": 0.0, "valkey": 0.0}
+    for p in psutil.process_iter(["name", "cmdline"]):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            line = " ".join(p.info["cmdline"] or [])
+            name = "postgres" if "postgres" in (p.info["name"] or "") else "valkey"
+            if (name == "postgres" and p.info["name"] == "postgres") or "valkey-server" in line:
+                t = p.cpu_times()
+                used[name] += t.user + t.system
+    return used
 
 
 def wait_until(check: object, timeout: float, interval: float = 0.2) -> float:

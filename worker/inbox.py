@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import secrets
 import shutil
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +29,19 @@ _JUNK_SUFFIXES = (".part", ".tmp", ".swp", ".swx", ".crdownload", ".partial", "~
 
 def is_junk(relative: str) -> bool:
     """Temporary and junk names are never taken (rsync temp files, editor swap...)."""
-    for part in PurePosixPath(relative).parts:
+    for part in relative.split("/"):
         if part.startswith(".") or part in _JUNK_NAMES:
             return True
     return relative.endswith(_JUNK_SUFFIXES)
 
 
+# Seeded once from the OS: a syscall per claim id is measurable in a burst.
+_random = random.Random(secrets.randbits(64))
+
+
 def new_claim_id() -> str:
     """Sortable by claim time (ns since epoch), unique across watchers."""
-    return f"{time.time_ns():016x}-{secrets.token_hex(4)}"
+    return f"{time.time_ns():016x}-{_random.getrandbits(32):08x}"
 
 
 def claimed_at(claim_id: str) -> datetime:
@@ -78,7 +83,7 @@ def spool_path(spool: Path, claim: Claim) -> Path:
 
 def claim(inbox: Path, spool: Path, path: Path) -> Claim | None:
     """Move one ready file into the spool; None when it is gone or is not ours to take."""
-    relative = path.relative_to(inbox).as_posix()
+    relative = os.path.relpath(path, inbox) if os.sep != "/" else str(path)[len(str(inbox)) + 1 :]
     claim_id = new_claim_id()
     taken = Claim(claim_id, relative, claimed_at(claim_id).isoformat())
     target = spool_path(spool, taken)

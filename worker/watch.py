@@ -129,6 +129,7 @@ class Watcher:
         self._heap: list[tuple[float, int, str]] = []
         self._version = 0
         self._settle = settings.settle_ms / 1000
+        self._prefix = str(self.inbox) + os.sep
         # Quiet time for a file no close/move told us about (rescan, new folder, polling).
         self._unknown = settings.poll_interval_s + self._settle
         # (due, seq, times published, claim) of published claims, for the spool sweep.
@@ -240,11 +241,10 @@ class Watcher:
         self._watched[path] = self._observer.schedule(self._handler, path, recursive=True)
 
     def _wanted(self, path: str) -> bool:
-        try:
-            relative = Path(path).relative_to(self.inbox).as_posix()
-        except ValueError:
+        # Plain string work: this runs for every event of a burst.
+        if not path.startswith(self._prefix):
             return False
-        return not is_junk(relative)
+        return not is_junk(path[len(self._prefix) :])
 
     def _snapshot(self, path: str) -> tuple[int, int] | None:
         try:
