@@ -146,7 +146,7 @@ def finish(
     target = _free_name(outcome_dir / claim.name, claim.claim_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     if sidecar is not None:
-        _write_atomic(target.with_name(target.name + ".error.json"), sidecar)
+        _write_atomic(_sidecar_path(target, claim.claim_id), sidecar)
     try:
         os.rename(source, target)
     except OSError:
@@ -158,12 +158,23 @@ def finish(
 def _free_name(target: Path, claim_id: str) -> Path:
     if not os.path.lexists(target):
         return target
-    return target.with_name(f"{target.name}.{claim_id}")
+    clash = target.with_name(f"{target.name}.{claim_id}")
+    if len(os.fsencode(clash.name)) > _NAME_MAX:
+        clash = target.with_name(f"{claim_id}{target.suffix}"[:_NAME_MAX])
+    return clash
+
+
+def _sidecar_path(target: Path, claim_id: str) -> Path:
+    """`<name>.error.json`, or `<claim_id>.error.json` when that name would be too long."""
+    sidecar = target.with_name(target.name + ".error.json")
+    if len(os.fsencode(sidecar.name)) > _NAME_MAX:
+        sidecar = target.with_name(f"{claim_id}.error.json")
+    return sidecar
 
 
 def _write_atomic(path: Path, data: dict[str, object]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{secrets.token_hex(6)}.tmp")  # short: the real name may be long
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
     os.replace(tmp, path)
 

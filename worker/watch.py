@@ -25,6 +25,7 @@ import heapq
 import logging
 import os
 import queue
+import stat
 import sys
 import threading
 import time
@@ -96,6 +97,13 @@ class _Queueing(FileSystemEventHandler):
 
 def _str(path: str | bytes) -> str:
     return os.fsdecode(path)
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return True  # gone: the due-time check drops it
 
 
 def _observer(settings: Settings) -> tuple[BaseObserver, bool]:
@@ -225,8 +233,9 @@ class Watcher:
             elif kind == "changed":
                 if not self._has_closes:
                     self._schedule(path, self._unknown)
-                elif os.path.islink(path):
-                    self._schedule(path, self._settle)  # links are never written to
+                elif not _is_regular(path):
+                    # Links, pipes, sockets are never "closed after writing": take them as they are.
+                    self._schedule(path, self._settle)
                 elif not self._unchanged_pending(path):
                     self._mark_open(path)
         except Exception:
@@ -330,7 +339,9 @@ class Watcher:
 
     def _walk(self, top: Path) -> Iterator[Path]:
         for root, dirs, files in os.walk(top):
-            dirs[:] = [d for d in dirs if not is_junk(d)]
+            # A link to a folder is an entry to judge (and reject), not a folder to enter.
+            files = files + [d for d in dirs if os.path.islink(os.path.join(root, d))]
+            dirs[:] = [d for d in dirs if not is_junk(d) and d not in files]
             for name in files:
                 path = Path(root) / name
                 if self._wanted(str(path)):

@@ -97,3 +97,21 @@ def test_a_claimed_symlink_is_moved_not_followed(tmp_path: Path) -> None:
     assert taken is not None
     assert spool_path(tmp_path / "spool", taken).is_symlink()
     assert outside.read_text() == "secret"
+
+
+def test_longest_names_get_a_sidecar_and_survive_a_clash(tmp_path: Path) -> None:
+    inbox, spool, done = tmp_path / "inbox", tmp_path / "spool", tmp_path / "rejected"
+    inbox.mkdir()
+    name = "n" * 251 + ".txt"  # 255 bytes: the longest a name can be
+    finals = []
+    for _ in range(2):
+        (inbox / name).write_text("x")
+        taken = claim(inbox, spool, inbox / name)
+        assert taken is not None
+        final = finish(spool, done, taken, {"reason": "missing_date"})
+        assert final is not None and final.exists()
+        finals.append(final)
+    assert finals[0].name == name
+    sidecars = sorted(p.name for p in done.glob("*.error.json"))
+    assert len(sidecars) == 2  # both kept, under their claim ids
+    assert pending_claims(spool) == []
