@@ -66,6 +66,20 @@ class _Entry:
     since: float = 0.0  # when size/mtime last changed (open files)
 
 
+# Only what readiness needs: the kernel then never sends opens, reads or attribute
+# changes, and watchdog drops its own per-move folder-modified events early.
+_EVENTS: list[type[FileSystemEvent]] = [
+    FileClosedEvent,
+    FileMovedEvent,
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileDeletedEvent,
+    DirCreatedEvent,
+    DirMovedEvent,
+    DirDeletedEvent,
+]
+
+
 class _Queueing(FileSystemEventHandler):
     """Does nothing but queue: watchdog's thread must never wait on us."""
 
@@ -165,7 +179,7 @@ class Watcher:
         self._watched: dict[str, ObservedWatch] = {}
         # The root alone, then each top-level folder recursively: our own folder
         # (<inbox>/.ingest: spool, outcomes) stays unwatched, so its churn costs nothing.
-        observer.schedule(self._handler, str(self.inbox), recursive=False)
+        observer.schedule(self._handler, str(self.inbox), recursive=False, event_filter=_EVENTS)
         for entry in os.scandir(self.inbox):
             if entry.is_dir(follow_symlinks=False):
                 self._watch_folder(entry.path)
@@ -247,7 +261,9 @@ class Watcher:
             return
         if self.work_dir == Path(path) or self.work_dir in Path(path).parents:
             return
-        self._watched[path] = self._observer.schedule(self._handler, path, recursive=True)
+        self._watched[path] = self._observer.schedule(
+            self._handler, path, recursive=True, event_filter=_EVENTS
+        )
 
     def _wanted(self, path: str) -> bool:
         # Plain string work: this runs for every event of a burst.
