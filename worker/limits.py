@@ -15,8 +15,12 @@ from collections.abc import Iterator
 from types import FrameType
 
 
-class TimeLimitExceeded(Exception):
-    """Raised inside the limited block when its time is up."""
+class TimeLimitExceeded(BaseException):
+    """Raised inside the limited block when its time is up.
+
+    A BaseException, like KeyboardInterrupt: parsing libraries that catch Exception
+    around their own steps must not swallow it and carry on.
+    """
 
     def __init__(self, seconds: float) -> None:
         super().__init__(f"took longer than {seconds:g}s")

@@ -208,32 +208,48 @@ def _process(
             "claim_ids": [c.claim_id for c in todo],
             "names": [_db_text(c.name) for c in todo],
             "received_at": [c.received_at for c in todo],
-            "count_attempts": count_attempts,
         },
     ).fetchall()
     file_ids: dict[str, int] = {}
     attempts: dict[str, int] = {}
     already: dict[str, str] = {}
-    for file_id, claim_id, status, tries in rows:
+    counted: set[str] = set()  # claims whose current start is already in `attempts`
+    for file_id, claim_id, status, tries, inserted in rows:
         file_ids[claim_id] = file_id
         attempts[claim_id] = tries
         if status in FINAL:
             already[claim_id] = status
+        elif inserted or not count_attempts:
+            counted.add(claim_id)
+
+    # Only real starts count: a duplicate delivery that merely sends a file off to be
+    # retried alone (a redelivery, the watcher's sweep) must not use up its attempts.
+    examined: list[Examined] = []
+    run: list[Claim] = []
+    again: list[Claim] = []
+    for claim in todo:
+        cid = claim.claim_id
+        if cid in already:
+            continue
+        tries = attempts[cid]
+        if (tries if cid in counted else tries + 1) > settings.max_attempts:
+            item = Examined(claim)
+            item.error = ("failed", "attempts_exhausted", _exhausted(tries))
+            examined.append(item)
+        elif cid in counted:
+            run.append(claim)
+        elif tries > 0 and len(todo) > 1:
+            # Started before, never finished: alone, so a poison file cannot sink a batch again.
+            report.retry.append((claim, tries))
+        else:
+            again.append(claim)
+    if again:
+        ids = {file_ids[c.claim_id]: c.claim_id for c in again}
+        for file_id, tries in conn.execute(db.query("start_files"), {"ids": list(ids)}):
+            attempts[ids[file_id]] = tries
 
     options = settings.parse_options()
-    examined: list[Examined] = []
-    for claim in todo:
-        if claim.claim_id in already:
-            continue
-        if attempts[claim.claim_id] > settings.max_attempts:
-            item = Examined(claim)
-            item.error = ("failed", "attempts_exhausted", _exhausted(attempts[claim.claim_id]))
-            examined.append(item)
-        elif attempts[claim.claim_id] > 1 and len(todo) > 1:
-            # Interrupted before: try it alone so one poison file cannot sink a batch again.
-            report.retry.append((claim, attempts[claim.claim_id]))
-        else:
-            examined.append(examine(claim, settings, options))
+    examined += [examine(claim, settings, options) for claim in run + again]
 
     crashed = [e for e in examined if e.crash is not None]
     for item in crashed:
@@ -275,7 +291,7 @@ def _process(
 
 
 def _exhausted(tries: int) -> str:
-    return f"Processing was interrupted {tries - 1} times (worker killed or time limit)."
+    return f"Processing started {tries} times and never finished (worker killed or time limit)."
 
 
 def _store(

@@ -8,6 +8,8 @@ like a real server coming back.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -82,11 +84,15 @@ class RestartableValkey:
 
 
 @pytest.fixture(scope="session")
-def restartable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestartablePostgres]:
-    server = RestartablePostgres(tmp_path_factory.mktemp("fault-pg"))
+def restartable_pg() -> Iterator[RestartablePostgres]:
+    # Outside pytest's basetemp: every pytest run resets /tmp/pytest-of-<user> to 0700,
+    # which locks out PostgreSQL's own system user if another run starts meanwhile.
+    root = Path(tempfile.mkdtemp(prefix="ingest-faults-"))
+    server = RestartablePostgres(root)
     yield server
     if server.running():
         server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
