@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="refresh every SECONDS (default 2) until interrupted",
     )
+    commands.add_parser(
+        "reindex",
+        help="rebuild the near-duplicate index (signatures, bands, links) with current parameters",
+    )
     ops_cli.add_commands(commands)
     return parser
 
@@ -95,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _worker(settings, args.celery_args)
         if args.command == "status":
             return _status(settings, as_json=args.json, watch=args.watch)
+        if args.command == "reindex":
+            from worker.neardup import reindex_command
+
+            return reindex_command(settings)
         if args.command in ops_cli.COMMANDS:
             return ops_cli.dispatch(args, settings, stop_on_signals())
     except IngestError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from worker import db, metrics
+from worker import db, metrics, neardup
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
 from worker.limits import TimeLimitExceeded, time_limit
@@ -308,7 +308,10 @@ def _store(
         for e in items:
             if file_ids[e.claim.claim_id] in done:  # a twin task finished it meanwhile
                 out[e.claim.claim_id] = (_status_of(conn, file_ids[e.claim.claim_id]), None)
+        prints = {p.content_sha256: p for e in pending for _d, p in e.documents}
+        neardup.lock(conn, prints.values(), PARAMS)  # before the insert: see worker.neardup
         doc_ids, owners = _insert_documents(conn, file_ids, pending)
+        neardup.link(conn, [(doc_ids[k], prints[k]) for k in sorted(owners)], PARAMS)
         fates: list[tuple[int, Fate, Examined, _Split]] = []
         for e in pending:
             file_id = file_ids[e.claim.claim_id]

@@ -1,0 +1,55 @@
+"""The link decision of the near-duplicate index, without a database."""
+
+from __future__ import annotations
+
+from worker.minhash import Fingerprint
+from worker.neardup import Candidate, Link, assign
+
+
+def print_(sha: str, signature: list[int], keys: list[int]) -> Fingerprint:
+    return Fingerprint(sha, tuple(signature), keys)
+
+
+# Ten-slot signatures: similarity is the fraction of equal slots.
+BASE = list(range(10))
+
+
+def variant(changed: int, start: int = 100) -> list[int]:
+    return [start + i if i < changed else v for i, v in enumerate(BASE)]
+
+
+def test_no_candidate_means_canonical() -> None:
+    assert assign([(5, print_("a", BASE, [1, 2]))], [], 0.8) == [Link(5, None, None, None)]
+
+
+def test_a_match_links_to_the_root_of_the_candidate() -> None:
+    # Candidate 7 is itself a near-duplicate of 3: the new document points at 3.
+    candidate = Candidate(7, [2], variant(1), root=3)
+    links = assign([(9, print_("b", variant(2), [2, 40]))], [candidate], 0.8)
+    assert links == [Link(9, 3, 0.9, 7)]
+
+
+def test_below_the_threshold_or_without_a_shared_key_is_no_match() -> None:
+    weak = Candidate(1, [2], variant(3), root=1)  # 0.7
+    unshared = Candidate(2, [99], BASE, root=2)  # identical, but no common band key
+    links = assign([(9, print_("c", BASE, [2]))], [weak, unshared], 0.8)
+    assert links == [Link(9, None, None, None)]
+
+
+def test_best_similarity_wins_then_the_lower_id() -> None:
+    candidates = [
+        Candidate(4, [1], variant(2), root=4),  # 0.8
+        Candidate(6, [1], variant(1, start=200), root=6),  # 0.9
+        Candidate(5, [1], variant(1, start=300), root=5),  # 0.9, lower id
+    ]
+    links = assign([(9, print_("d", BASE, [1]))], candidates, 0.8)
+    assert links == [Link(9, 5, 0.9, 5)]
+
+
+def test_documents_of_one_batch_link_in_id_order_and_chains_collapse() -> None:
+    # a ~ b and b ~ c, but a !~ c: c still joins a's group through b.
+    a = print_("a", BASE, [1])
+    b = print_("b", variant(2), [1, 2])
+    c = print_("c", variant(4), [2])
+    links = assign([(12, c), (10, a), (11, b)], [], 0.75)
+    assert links == [Link(10, None, None, None), Link(11, 10, 0.8, 10), Link(12, 10, 0.8, 11)]

@@ -1,0 +1,335 @@
+"""The near-duplicate index in PostgreSQL, shared by every worker, safe under concurrency.
+
+Each document has a MinHash signature (``document_signatures``) and one row
+per LSH band key (``document_bands``). A new document is a near-duplicate when
+an indexed document shares a band key with it and their estimated Jaccard
+similarity reaches the threshold; it then points at the canonical root of the
+best match (``near_duplicate_of``: chains collapse, so a link always names a
+canonical document) with that similarity. Otherwise it is canonical.
+
+The batch transaction runs, in this order (every batch alike, so no deadlock):
+
+1. ledger rows ``FOR UPDATE`` in id order (``pipeline``);
+2. ``lock``: transaction-level advisory locks, *before* the documents are
+   inserted. A batch with at most ``BUCKET_LOCK_LIMIT`` distinct band keys
+   takes the index lock shared, then one exclusive lock per band key, sorted;
+   a bigger batch takes the index lock exclusive instead (one lock rather than
+   thousands: the lock table holds ``max_locks_per_transaction`` x connections
+   entries, about 6,400 by default, and two batches of 200 documents already
+   fill it). Two batches that could link to each other share a band key, so
+   one waits for the other's commit and then sees its documents;
+3. the documents insert (``ON CONFLICT`` on the content key). Exact copies
+   have the same band keys, so concurrent inserters of one key have already
+   serialised in step 2 and never wait on each other's unique-index entry;
+4. ``link``: read the candidates, decide in Python, write signatures, bands
+   and links in one statement.
+
+Taking the locks before the insert also makes identity order follow commit
+order within a group: a near-duplicate always points at a lower id, and a
+rebuild in id order (``reindex``) reproduces the links the workers made.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, cast
+
+import psycopg
+
+from worker import db
+from worker.errors import ConfigurationError
+from worker.minhash import (
+    Fingerprint,
+    MinHashParams,
+    fingerprint,
+    signature_from_bytes,
+    signature_to_bytes,
+    similarity,
+)
+from worker.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Above this many distinct band keys (8 documents), a batch locks the whole index.
+BUCKET_LOCK_LIMIT: Final = 256
+#: First half of the two-int4 advisory key of the index lock ("ND").
+LOCK_NAMESPACE: Final = 0x4E44
+#: Documents per round trip in ``reindex``.
+REINDEX_CHUNK: Final = 1000
+
+_STORED = (
+    "shingle_size",
+    "num_perm",
+    "bands",
+    "rows",
+    "seed",
+    "threshold",
+    "library",
+    "library_version",
+    "algorithm_version",
+)
+
+# (database, params) pairs whose recorded parameters this process has checked.
+_checked: set[tuple[str, MinHashParams]] = set()
+_checked_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An indexed document sharing band keys with the batch."""
+
+    document_id: int
+    band_keys: Sequence[int]
+    signature: Sequence[int]
+    root: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    document_id: int
+    near_duplicate_of: int | None  # the canonical root; None: canonical itself
+    similarity: float | None  # estimated Jaccard with the best match
+    matched: int | None  # the best match (the root, or a document linked to it)
+
+
+# -- parameters ---------------------------------------------------------------
+
+
+def _dsn(conn: psycopg.Connection[Any]) -> str:
+    return conn.info.dsn
+
+
+def _recorded(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+    row = conn.execute(db.query("neardup_params")).fetchone()
+    if row is None:
+        return None
+    stored = dict(zip(_STORED, row, strict=True))
+    stored["seed"] = int(stored["seed"])
+    return stored
+
+
+def _row(params: MinHashParams) -> dict[str, Any]:
+    values = {name: getattr(params, name) for name in _STORED}
+    values["seed"] = Decimal(params.seed)
+    return values
+
+
+def _compare(stored: dict[str, Any] | None, params: MinHashParams) -> None:
+    if stored is None:
+        raise ConfigurationError(
+            "documents exist but the near-duplicate index records no MinHash parameters "
+            "(documents stored before it, or the row was removed): run `ingest reindex`"
+        )
+    wanted = {name: getattr(params, name) for name in _STORED}
+    diff = [
+        f"{k}={stored[k]!r} (this worker: {wanted[k]!r})" for k in _STORED if stored[k] != wanted[k]
+    ]
+    if diff:
+        raise ConfigurationError(
+            "the near-duplicate index was built with other MinHash parameters: "
+            + ", ".join(diff)
+            + ". Run the matching version, or rebuild the index with `ingest reindex` "
+            "after a deliberate change (stop the workers that use the old parameters first)."
+        )
+
+
+def ensure_params(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
+    """Check, once per process and database, that the index was built with ``params``.
+
+    An empty database records them. Raises ConfigurationError on a mismatch.
+    """
+    key = (_dsn(conn), params)
+    if key in _checked:
+        return
+    stored = _recorded(conn)
+    if stored is None and not _any_document(conn):
+        conn.execute(db.query("neardup_params_init"), _row(params))
+        stored = _recorded(conn)
+    _compare(stored, params)
+    with _checked_lock:
+        _checked.add(key)
+
+
+def _any_document(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(db.query("neardup_any_document")).fetchone()
+    return bool(row and row[0])
+
+
+def _verify(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
+    # Every batch, after its insert: a rebuild with other parameters that
+    # committed meanwhile (it blocks inserts while it runs) is noticed here,
+    # before this batch writes old-style signatures into the new index.
+    try:
+        _compare(_recorded(conn), params)
+    except ConfigurationError:
+        forget(conn)
+        raise
+
+
+def forget(conn: psycopg.Connection[Any]) -> None:
+    """Drop this process's cached check for the connection's database."""
+    dsn = _dsn(conn)
+    with _checked_lock:
+        for key in [k for k in _checked if k[0] == dsn]:
+            _checked.discard(key)
+
+
+# -- the batch ----------------------------------------------------------------
+
+
+def lock(
+    conn: psycopg.Connection[Any], prints: Iterable[Fingerprint], params: MinHashParams
+) -> None:
+    """Lock the band buckets of a batch; call in its transaction, before inserting documents."""
+    keys = sorted({key for p in prints for key in p.band_keys})
+    if not keys:
+        return
+    ensure_params(conn, params)
+    whole = len(keys) > BUCKET_LOCK_LIMIT
+    conn.execute(db.query("neardup_lock_index"), {"exclusive": whole, "namespace": LOCK_NAMESPACE})
+    if not whole:
+        conn.execute(db.query("neardup_lock_buckets"), {"keys": keys})
+
+
+def link(
+    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+) -> list[Link]:
+    """Index documents just inserted (id, fingerprint) and link their near-duplicates."""
+    if not new:
+        return []
+    _verify(conn, params)
+    links, _changed = _link(conn, new, params)
+    linked = sum(1 for x in links if x.near_duplicate_of is not None)
+    if linked:
+        log.info("%d of %d new documents are near-duplicates", linked, len(new))
+    return links
+
+
+def _link(
+    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+) -> tuple[list[Link], int]:
+    """Decide and write the links of ``new``; returns them and the document rows changed."""
+    keys = sorted({key for _id, p in new for key in p.band_keys})
+    candidates = [
+        Candidate(doc_id, band_keys, signature_from_bytes(signature), root)
+        for doc_id, band_keys, signature, root in conn.execute(
+            db.query("neardup_candidates"), {"keys": keys}
+        )
+    ]
+    links = assign(new, candidates, params.threshold)
+    by_id = {x.document_id: x for x in links}
+    changed = conn.execute(
+        db.query("neardup_store"),
+        {
+            "ids": [doc_id for doc_id, _p in new],
+            "signatures": [signature_to_bytes(p.signature) for _id, p in new],
+            "near_duplicate_of": [by_id[doc_id].near_duplicate_of for doc_id, _p in new],
+            "similarity": [by_id[doc_id].similarity for doc_id, _p in new],
+        },
+    ).rowcount
+    with conn.cursor().copy(db.query("neardup_copy_bands")) as copy:
+        copy.set_types(["int8", "int8"])
+        for doc_id, print_ in new:
+            for key in print_.band_keys:
+                copy.write_row((key, doc_id))
+    return links, changed
+
+
+def assign(
+    new: Sequence[tuple[int, Fingerprint]], candidates: Iterable[Candidate], threshold: float
+) -> list[Link]:
+    """Decide the links of new documents, in id order, against indexed ones and each other.
+
+    The best match is the candidate of highest estimated similarity at or
+    above ``threshold`` (the lower id on a tie); the link names its root.
+    """
+    by_key: dict[int, list[int]] = defaultdict(list)
+    signatures: dict[int, Sequence[int]] = {}
+    roots: dict[int, int] = {}
+    for c in candidates:
+        signatures[c.document_id] = c.signature
+        roots[c.document_id] = c.root
+        for key in c.band_keys:
+            by_key[key].append(c.document_id)
+    links = []
+    for doc_id, print_ in sorted(new, key=lambda item: item[0]):
+        best: tuple[float, int] | None = None
+        seen: set[int] = set()
+        for key in print_.band_keys:
+            for other in by_key.get(key, ()):
+                if other in seen:
+                    continue
+                seen.add(other)
+                score = similarity(print_.signature, signatures[other])
+                if score >= threshold and (
+                    best is None or score > best[0] or (score == best[0] and other < best[1])
+                ):
+                    best = (score, other)
+        if best is None:
+            roots[doc_id] = doc_id
+            links.append(Link(doc_id, None, None, None))
+        else:
+            roots[doc_id] = roots[best[1]]
+            links.append(Link(doc_id, roots[doc_id], best[0], best[1]))
+        signatures[doc_id] = print_.signature
+        for key in print_.band_keys:
+            by_key[key].append(doc_id)
+    return links
+
+
+# -- rebuild ------------------------------------------------------------------
+
+
+_Rows = list[tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    documents: int
+    near_duplicates: int
+    relinked: int  # documents whose near_duplicate_of or similarity changed
+
+
+def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> ReindexReport:
+    """Rebuild signatures, bands and links of every document with ``params``, in id order.
+
+    One transaction: ingestion waits while it runs, and readers see the old
+    links until it commits. Idempotent: a second run changes no document row.
+    """
+    documents = near = relinked = 0
+    with db.connect(url, autocommit=True) as conn, db.wrap_errors(), conn.transaction():
+        conn.execute(db.query("neardup_reindex_begin"))
+        conn.execute(db.query("neardup_reindex_clear"))
+        conn.execute(db.query("neardup_params_set"), _row(params))
+        after = 0
+        while rows := conn.execute(
+            db.query("neardup_reindex_chunk"), {"after": after, "limit": chunk}
+        ).fetchall():
+            new = [(doc_id, fingerprint(body, params)) for doc_id, body in cast(_Rows, rows)]
+            links, changed = _link(conn, new, params)
+            relinked += changed
+            documents += len(new)
+            near += sum(1 for x in links if x.near_duplicate_of is not None)
+            after = new[-1][0]
+        forget(conn)
+    log.info("reindexed %d documents: %d near-duplicates, %d relinked", documents, near, relinked)
+    return ReindexReport(documents, near, relinked)
+
+
+def reindex_command(settings: Settings) -> int:
+    """`ingest reindex`: rebuild the index with the workers' parameters."""
+    from worker.pipeline import PARAMS
+
+    if not settings.database_url:
+        raise ConfigurationError("database_url is not set (INGEST_DATABASE_URL)")
+    report = reindex(settings.database_url, PARAMS)
+    print(
+        f"reindexed {report.documents} documents: {report.near_duplicates} near-duplicates, "
+        f"{report.relinked} links changed (parameters: {PARAMS.as_dict()})"
+    )
+    return 0
