@@ -149,7 +149,8 @@ def ensure_params(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
     stored = _recorded(conn)
     if stored is None and not _any_document(conn):
         conn.execute(db.query("neardup_params_init"), _row(params))
-        stored = _recorded(conn)
+        _compare(_recorded(conn), params)
+        return  # cached once committed: this batch may still roll back
     _compare(stored, params)
     with _checked_lock:
         _checked.add(key)

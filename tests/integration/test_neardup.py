@@ -270,6 +270,18 @@ def test_other_parameters_are_refused_until_reindex(
     assert process_batch(settings, [late]).fates == {late.claim_id: "stored"}
 
 
+def test_a_first_batch_that_rolls_back_records_nothing_stale(
+    tmp_path: Path, database_url: str, samples: list[Path]
+) -> None:
+    settings = make_settings(tmp_path, database_url)
+    with psycopg.connect(database_url) as conn:
+        neardup.ensure_params(conn, PARAMS)  # records the parameters ...
+        conn.rollback()  # ... in a transaction that does not commit
+    assert query(database_url, "SELECT count(*) AS n FROM minhash_params") == [{"n": 0}]
+    assert ingest(settings, "a.txt", samples[0].read_bytes()) == "stored"
+    assert query(database_url, "SELECT count(*) AS n FROM minhash_params") == [{"n": 1}]
+
+
 def test_reindex_relinks_and_is_idempotent(
     tmp_path: Path, database_url: str, samples: list[Path]
 ) -> None:
