@@ -106,8 +106,9 @@ def _wait_for_worker(settings: Settings, stop: threading.Event, timeout: float =
 def _stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
     if process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)  # warm shutdown: finish the current batch
+    # Celery's main process only: it finishes running batches and stops its pool.
+    # Signalling the whole group would kill pool children mid-batch.
+    process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=grace)
     except subprocess.TimeoutExpired:
