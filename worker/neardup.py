@@ -187,14 +187,14 @@ def lock(
     conn: psycopg.Connection[Any], prints: Iterable[Fingerprint], params: MinHashParams
 ) -> None:
     """Lock the band buckets of a batch; call in its transaction, before inserting documents."""
-    keys = sorted({key for p in prints for key in p.band_keys})
+    keys = {key for p in prints for key in p.band_keys}
     if not keys:
         return
     ensure_params(conn, params)
     whole = len(keys) > BUCKET_LOCK_LIMIT
     conn.execute(db.query("neardup_lock_index"), {"exclusive": whole, "namespace": LOCK_NAMESPACE})
     if not whole:
-        conn.execute(db.query("neardup_lock_buckets"), {"keys": keys})
+        conn.execute(db.query("neardup_lock_buckets"), {"keys": _int_array(sorted(keys))})
 
 
 def link(
@@ -215,7 +215,7 @@ def _link(
     conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
 ) -> tuple[list[Link], int]:
     """Decide and write the links of ``new``; returns them and the document rows changed."""
-    keys = sorted({key for _id, p in new for key in p.band_keys})
+    keys = _int_array({key for _id, p in new for key in p.band_keys})
     candidates = [
         Candidate(doc_id, band_keys, signature_from_bytes(signature), root)
         for doc_id, band_keys, signature, root in conn.execute(
@@ -233,12 +233,16 @@ def _link(
             "similarity": [by_id[doc_id].similarity for doc_id, _p in new],
         },
     ).rowcount
+    rows = "".join(f"{key}\t{doc_id}\n" for doc_id, p in new for key in p.band_keys)
     with conn.cursor().copy(db.query("neardup_copy_bands")) as copy:
-        copy.set_types(["int8", "int8"])
-        for doc_id, print_ in new:
-            for key in print_.band_keys:
-                copy.write_row((key, doc_id))
+        copy.write(rows)
     return links, changed
+
+
+def _int_array(values: Iterable[int]) -> str:
+    # A PostgreSQL array literal: thousands of band keys per batch format in
+    # C here and parse in C there; psycopg's list adapter loops in Python.
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def assign(
@@ -259,27 +263,30 @@ def assign(
             by_key[key].append(c.document_id)
     links = []
     for doc_id, print_ in sorted(new, key=lambda item: item[0]):
+        signature = print_.signature
         best: tuple[float, int] | None = None
         seen: set[int] = set()
+        # One pass per key: compare with the bucket, then join it. A document's
+        # band keys are distinct, so it never meets itself.
         for key in print_.band_keys:
-            for other in by_key.get(key, ()):
+            bucket = by_key[key]
+            for other in bucket:
                 if other in seen:
                     continue
                 seen.add(other)
-                score = similarity(print_.signature, signatures[other])
+                score = similarity(signature, signatures[other])
                 if score >= threshold and (
                     best is None or score > best[0] or (score == best[0] and other < best[1])
                 ):
                     best = (score, other)
+            bucket.append(doc_id)
+        signatures[doc_id] = signature
         if best is None:
             roots[doc_id] = doc_id
             links.append(Link(doc_id, None, None, None))
         else:
             roots[doc_id] = roots[best[1]]
             links.append(Link(doc_id, roots[doc_id], best[0], best[1]))
-        signatures[doc_id] = print_.signature
-        for key in print_.band_keys:
-            by_key[key].append(doc_id)
     return links
 
 
