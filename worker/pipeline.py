@@ -23,10 +23,11 @@ from typing import Any
 import psycopg
 
 from worker import db, metrics, neardup
+from worker.dedupe import normalise
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
 from worker.limits import TimeLimitExceeded, time_limit
-from worker.minhash import Fingerprint, MinHashParams, fingerprint
+from worker.minhash import Fingerprint, MinHashParams, fingerprints
 from worker.parse import parse_file
 from worker.reasons import describe
 from worker.records import Document, ParseOptions, RecordRejection
@@ -46,6 +47,8 @@ class Examined:
     size: int | None = None
     sha256: str | None = None
     documents: list[tuple[Document, Fingerprint]] = field(default_factory=list)
+    # Valid documents with their normalised text, until the batch is fingerprinted at once.
+    pending: list[tuple[Document, str]] = field(default_factory=list)
     rejections: list[RecordRejection] = field(default_factory=list)
     multi_record: bool = False
     error: tuple[str, str, str] | None = None  # (status, reason, detail) for the whole file
@@ -105,13 +108,43 @@ def examine(claim: Claim, settings: Settings, options: ParseOptions) -> Examined
     except Exception as exc:
         result.crash = "".join(traceback.format_exception_only(exc)).strip()[:500]
     if result.crash is not None or result.error is not None:
-        result.documents.clear()
+        result.pending.clear()
         result.rejections.clear()
     if result.crash is not None:
         log.warning(
             "file %s (%s): %s: %s", claim.claim_id, claim.name, result.crash_code, result.crash
         )
     return result
+
+
+def fingerprint_all(items: list[Examined]) -> None:
+    """Fingerprint every pending document of the batch in one rensa call.
+
+    One call for the batch costs half of one per document. Should it raise, each
+    file is tried alone, so only the file at fault is marked as crashed.
+    """
+    pending = [(e, doc, text) for e in items for doc, text in e.pending]
+    try:
+        prints = fingerprints([text for _e, _d, text in pending], PARAMS)
+    except Exception:
+        for e in items:
+            _fingerprint_alone(e)
+        return
+    for (e, doc, _text), print_ in zip(pending, prints, strict=True):
+        e.documents.append((doc, print_))
+    for e in items:
+        e.pending.clear()
+
+
+def _fingerprint_alone(e: Examined) -> None:
+    try:
+        prints = fingerprints([text for _doc, text in e.pending], PARAMS)
+    except Exception as exc:
+        e.crash = "".join(traceback.format_exception_only(exc)).strip()[:500]
+        e.rejections.clear()
+    else:
+        e.documents.extend((doc, p) for (doc, _t), p in zip(e.pending, prints, strict=True))
+    e.pending.clear()
 
 
 def _judge(result: Examined, raw: bytes, options: ParseOptions) -> None:
@@ -124,7 +157,7 @@ def _judge(result: Examined, raw: bytes, options: ParseOptions) -> None:
         if isinstance(checked, RecordRejection):
             result.rejections.append(checked)
         else:
-            result.documents.append((checked, fingerprint(checked.body, PARAMS)))
+            result.pending.append((checked, normalise(checked.body)))
 
 
 def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:
@@ -250,6 +283,7 @@ def _process(
 
     options = settings.parse_options()
     examined += [examine(claim, settings, options) for claim in run + again]
+    fingerprint_all(examined)
 
     crashed = [e for e in examined if e.crash is not None]
     for item in crashed:
