@@ -104,13 +104,16 @@ def _dsn(conn: psycopg.Connection[Any]) -> str:
     return conn.info.dsn
 
 
-def _recorded(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
+def _recorded(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any] | None, bool]:
+    """The recorded parameters (None when there are none) and whether documents exist."""
     row = conn.execute(db.query("neardup_params")).fetchone()
-    if row is None:
-        return None
-    stored = dict(zip(_STORED, row, strict=True))
+    assert row is not None  # always one row
+    *values, any_document = row
+    if values[0] is None:
+        return None, bool(any_document)
+    stored = dict(zip(_STORED, values, strict=True))
     stored["seed"] = int(stored["seed"])
-    return stored
+    return stored, bool(any_document)
 
 
 def _row(params: MinHashParams) -> dict[str, Any]:
@@ -146,19 +149,14 @@ def ensure_params(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
     key = (_dsn(conn), params)
     if key in _checked:
         return
-    stored = _recorded(conn)
-    if stored is None and not _any_document(conn):
+    stored, any_document = _recorded(conn)
+    if stored is None and not any_document:
         conn.execute(db.query("neardup_params_init"), _row(params))
-        _compare(_recorded(conn), params)
+        _compare(_recorded(conn)[0], params)
         return  # cached once committed: this batch may still roll back
     _compare(stored, params)
     with _checked_lock:
         _checked.add(key)
-
-
-def _any_document(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(db.query("neardup_any_document")).fetchone()
-    return bool(row and row[0])
 
 
 def _verify(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
@@ -166,7 +164,7 @@ def _verify(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
     # committed meanwhile (it blocks inserts while it runs) is noticed here,
     # before this batch writes old-style signatures into the new index.
     try:
-        _compare(_recorded(conn), params)
+        _compare(_recorded(conn)[0], params)
     except ConfigurationError:
         forget(conn)
         raise
