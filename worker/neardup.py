@@ -21,8 +21,9 @@ The batch transaction runs, in this order (every batch alike, so no deadlock):
 3. the documents insert (``ON CONFLICT`` on the content key). Exact copies
    have the same band keys, so concurrent inserters of one key have already
    serialised in step 2 and never wait on each other's unique-index entry;
-4. ``link``: read the candidates, decide in Python, write signatures, bands
-   and links in one statement.
+4. ``link``: check the recorded parameters again (a rebuild may have
+   committed meanwhile), read the candidates, decide in Python, then write
+   signatures and links (one statement) and band rows (one COPY).
 
 Taking the locks before the insert also makes identity order follow commit
 order within a group: a near-duplicate always points at a lower id, and a
