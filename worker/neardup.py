@@ -41,6 +41,7 @@ from decimal import Decimal
 from typing import Any, Final, cast
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from worker import db
 from worker.errors import ConfigurationError
@@ -63,7 +64,8 @@ LOCK_NAMESPACE: Final = 0x4E44
 #: Documents per round trip in ``reindex``.
 REINDEX_CHUNK: Final = 1000
 
-_STORED = (
+# Columns of minhash_params besides `params` (the whole MinHashParams as JSON).
+_COLUMNS = (
     "shingle_size",
     "num_perm",
     "bands",
@@ -71,6 +73,7 @@ _STORED = (
     "seed",
     "threshold",
     "library",
+    "scheme",
     "library_version",
     "algorithm_version",
 )
@@ -108,19 +111,20 @@ def _dsn(conn: psycopg.Connection[Any]) -> str:
 def _recorded(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any] | None, bool]:
     """The recorded parameters (None when there are none) and whether documents exist."""
     row = conn.execute(db.query("neardup_params")).fetchone()
-    assert row is not None  # always one row
-    *values, any_document = row
-    if values[0] is None:
-        return None, bool(any_document)
-    stored = dict(zip(_STORED, values, strict=True))
-    stored["seed"] = int(stored["seed"])
+    if row is None:  # the query always returns one row
+        raise RuntimeError("neardup_params returned no row")
+    stored, any_document = row
     return stored, bool(any_document)
 
 
 def _row(params: MinHashParams) -> dict[str, Any]:
-    values = {name: getattr(params, name) for name in _STORED}
-    values["seed"] = Decimal(params.seed)
-    return values
+    """Query parameters for the minhash_params row: the columns and the whole as JSON."""
+    values = params.as_dict()
+    return {
+        **{name: values.get(name) for name in _COLUMNS},
+        "seed": Decimal(params.seed),
+        "params": Jsonb(values),
+    }
 
 
 def _compare(stored: dict[str, Any] | None, params: MinHashParams) -> None:
@@ -129,9 +133,11 @@ def _compare(stored: dict[str, Any] | None, params: MinHashParams) -> None:
             "documents exist but the near-duplicate index records no MinHash parameters "
             "(documents stored before it, or the row was removed): run `ingest reindex`"
         )
-    wanted = {name: getattr(params, name) for name in _STORED}
+    wanted = params.as_dict()
     diff = [
-        f"{k}={stored[k]!r} (this worker: {wanted[k]!r})" for k in _STORED if stored[k] != wanted[k]
+        f"{k}={stored.get(k)!r} (this worker: {wanted.get(k)!r})"
+        for k in sorted(stored.keys() | wanted.keys())
+        if stored.get(k) != wanted.get(k)
     ]
     if diff:
         raise ConfigurationError(

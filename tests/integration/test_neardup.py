@@ -243,7 +243,10 @@ def test_other_parameters_are_refused_until_reindex(
     before, index_before = links(database_url), index_rows(database_url)
 
     # An index built with another seed: this worker must not add to it.
-    execute(database_url, "UPDATE minhash_params SET seed = 7")
+    execute(
+        database_url,
+        "UPDATE minhash_params SET seed = 7, params = jsonb_set(params, '{seed}', '7')",
+    )
     late = drop_and_claim(settings, "late.txt", samples[2].read_bytes())
     with pytest.raises(ConfigurationError, match=r"seed=7 .*ingest reindex"):
         process_batch(settings, [late])
@@ -264,8 +267,9 @@ def test_other_parameters_are_refused_until_reindex(
     )
     assert done.returncode == 0, done.stderr
     assert "reindexed 3 documents: 1 near-duplicates, 0 links changed" in done.stdout
-    stored = query(database_url, "SELECT seed, num_perm, bands, rows FROM minhash_params")[0]
+    stored = query(database_url, "SELECT seed, num_perm, bands, params FROM minhash_params")[0]
     assert (int(stored["seed"]), stored["num_perm"], stored["bands"]) == (42, 128, 32)
+    assert stored["params"] == PARAMS.as_dict()
     assert links(database_url) == before and index_rows(database_url) == index_before
     assert process_batch(settings, [late]).fates == {late.claim_id: "stored"}
 

@@ -23,7 +23,9 @@ CREATE TABLE document_bands (
 );
 
 -- The parameters the index was built with: a single row, written at first use
--- or by `ingest reindex`. Workers with other parameters refuse to run.
+-- or by `ingest reindex`. Workers with other parameters refuse to run. The
+-- columns are for people; `params` (worker.minhash.MinHashParams.as_dict(),
+-- every field) is what workers compare.
 CREATE TABLE minhash_params (
     singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     shingle_size       integer          NOT NULL,
@@ -33,7 +35,9 @@ CREATE TABLE minhash_params (
     seed               numeric(20, 0)   NOT NULL,  -- unsigned 64-bit
     threshold          double precision NOT NULL,
     library            text             NOT NULL,
+    scheme             text             NOT NULL,  -- how shingle hashes and band keys are formed
     library_version    text             NOT NULL,
     algorithm_version  integer          NOT NULL,
+    params             jsonb            NOT NULL,
     built_at           timestamptz      NOT NULL DEFAULT now()
 );
