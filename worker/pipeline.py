@@ -23,7 +23,6 @@ from typing import Any
 import psycopg
 
 from worker import db, metrics, neardup
-from worker.dedupe import normalise
 from worker.errors import Rejected
 from worker.inbox import Claim, finish, spool_path
 from worker.limits import TimeLimitExceeded, time_limit
@@ -157,7 +156,7 @@ def _judge(result: Examined, raw: bytes, options: ParseOptions) -> None:
         if isinstance(checked, RecordRejection):
             result.rejections.append(checked)
         else:
-            result.pending.append((checked, normalise(checked.body)))
+            result.pending.append((checked, checked.normalised))
 
 
 def _read(path: os.PathLike[str], limit: int, result: Examined) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 
@@ -41,6 +41,9 @@ class Document:
     word_count: int
     language: str | None
     record: int | None = None
+    # The body as dedupe sees it (worker.dedupe.normalise), computed once here;
+    # not stored, and not part of the document's identity.
+    normalised: str = field(default="", repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 from worker import language
+from worker.dedupe import normalise
 from worker.records import Article, Document, ParseOptions, RecordRejection
 
 EARLIEST = date(1900, 1, 1)
@@ -43,15 +44,18 @@ def validate(
             "(min_body_chars) are required: send the full article text.",
             record,
         )
+    normalised = normalise(body)
     return Document(
         published_on=article.published_on,
         body=body,
         title=_optional(article.title),
         url=_optional(article.url),
         source=_optional(article.source),
-        word_count=len(body.split()),
+        # Normalising only collapses white space, so its words are the body's words.
+        word_count=normalised.count(" ") + 1 if normalised else 0,
         language=language.detect(body),
         record=record,
+        normalised=normalised,
     )
 
 
