@@ -146,7 +146,8 @@ class Watcher:
         self.work_dir = settings.work_dir
         self._publish = publish
         self._events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
-        self._claims: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
+        # Lists of claims: one hand-over per claiming round, not one per file.
+        self._claims: queue.SimpleQueue[list[Claim] | None] = queue.SimpleQueue()
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[float, int, str]] = []
         self._version = 0
@@ -188,9 +189,8 @@ class Watcher:
         publisher.start()
         try:
             backlog = pending_claims(self.spool)
-            for item in backlog:
-                self._claims.put(item)
             if backlog:
+                self._claims.put(backlog)
                 log.info("re-enqueueing %d claimed files without a fate", len(backlog))
             self._rescan()
             self.ready.set()
@@ -309,6 +309,7 @@ class Watcher:
 
     def _claim_due(self) -> None:
         now = time.monotonic()
+        taken: list[Claim] = []
         while self._heap and self._heap[0][0] <= now:
             _due, version, path = heapq.heappop(self._heap)
             entry = self._entries.get(path)
@@ -321,21 +322,25 @@ class Watcher:
                 self._schedule(path, self._settle if self._has_closes else self._unknown)
             else:
                 del self._entries[path]
-                self._claim(path)
+                item = self._claim(path)
+                if item is not None:
+                    taken.append(item)
+        if taken:
+            self._claims.put(taken)
 
-    def _claim(self, path: str) -> None:
+    def _claim(self, path: str) -> Claim | None:
         metrics.FILES_RECEIVED.inc()
         try:
             taken = claim(self.inbox, self.spool, Path(path))
         except Exception:
             self.errors += 1
             log.exception("watcher: could not claim %s", path)
-            return
+            return None
         if taken is not None:
             self.claimed += 1
             metrics.FILES_CLAIMED.inc()
             log.debug("claimed %s as %s", taken.name, taken.claim_id)
-            self._claims.put(taken)
+        return taken
 
     def _rescan(self) -> None:
         """Catch-up and safety net: every file in the inbox that no event told us about."""
@@ -369,22 +374,25 @@ class Watcher:
         """Micro-batches: whatever is claimed within `batch_linger_ms`, up to the max size."""
         linger = self.settings.batch_linger_ms / 1000
         limit = self.settings.batch_max_files
+        pending: list[Claim] = []
         closing = False
-        while not closing:
-            first = self._claims.get()
-            if first is None:
-                break
-            batch = [first]
+        while not closing or pending:
+            if not pending:
+                first = self._claims.get()
+                if first is None:
+                    break
+                pending = first
             deadline = time.monotonic() + linger
-            while len(batch) < limit:
+            while len(pending) < limit and not closing:
                 try:
-                    item = self._claims.get(timeout=max(0.0, deadline - time.monotonic()))
+                    more = self._claims.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
-                if item is None:
+                if more is None:
                     closing = True
-                    break
-                batch.append(item)
+                else:
+                    pending.extend(more)
+            batch, pending = pending[:limit], pending[limit:]
             self._send(batch)
 
     def _send(self, batch: list[Claim]) -> None:
@@ -438,7 +446,7 @@ class Watcher:
             if os.path.lexists(spool_path(self.spool, item)):
                 log.debug("claim %s (%s): no fate yet, publishing again", item.claim_id, item.name)
                 self._times[item.claim_id] = times
-                self._claims.put(item)
+                self._claims.put([item])
                 again += 1
         if again:
             self.requeued += again
