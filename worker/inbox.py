@@ -93,7 +93,7 @@ def claim(inbox: Path, spool: Path, path: Path) -> Claim | None:
         os.rename(path, target)
     except FileNotFoundError:
         if not os.path.lexists(path):
-            _remove_empty_dirs(target.parent, spool)
+            remove_empty_dirs(target.parent, spool)
             return None  # gone before we could take it
         spool.mkdir(parents=True, exist_ok=True)  # first claim: the spool does not exist yet
         os.rename(path, target)
@@ -128,7 +128,7 @@ def _claims_in_folder(spool: Path, claim_dir: Path) -> list[Claim]:
         for f in files
     ]
     if not found:
-        _remove_empty_dirs(claim_dir, spool)
+        remove_empty_dirs(claim_dir, spool)
     return found
 
 
@@ -141,7 +141,7 @@ def finish(
     """
     source = spool_path(spool, claim)
     if not os.path.lexists(source):
-        _remove_empty_dirs(source.parent, spool)
+        remove_empty_dirs(source.parent, spool)
         return None
     target = _free_name(outcome_dir / claim.name, claim.claim_id)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ def finish(
         os.rename(source, target)
     except OSError:
         shutil.move(source, target)  # another file system: copy, then unlink
-    _remove_empty_dirs(source.parent, spool)
+    remove_empty_dirs(source.parent, spool)
     return target
 
 
@@ -179,7 +179,8 @@ def _write_atomic(path: Path, data: dict[str, object]) -> None:
     os.replace(tmp, path)
 
 
-def _remove_empty_dirs(start: Path, stop: Path) -> None:
+def remove_empty_dirs(start: Path, stop: Path) -> None:
+    """Remove `start` and its parents while they are empty, up to (not including) `stop`."""
     current = start
     while current != stop and stop in current.parents:
         try:

@@ -43,13 +43,3 @@ def locate(
             return None
         return plain if digest == sha256.strip() else None
     return None
-
-
-def remove_empty_dirs(start: Path, stop: Path) -> None:
-    current = start
-    while current != stop and stop in current.parents:
-        try:
-            current.rmdir()
-        except OSError:
-            return
-        current = current.parent

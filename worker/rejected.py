@@ -17,7 +17,8 @@ from psycopg.rows import dict_row
 
 from worker import db
 from worker.errors import ConfigurationError
-from worker.outcomes import locate, remove_empty_dirs, sidecar_of
+from worker.inbox import remove_empty_dirs
+from worker.outcomes import locate, sidecar_of
 from worker.selection import files_with_status
 from worker.settings import Settings
 

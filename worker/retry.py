@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 
 from worker import db
-from worker.inbox import Claim, spool_path
-from worker.outcomes import locate, remove_empty_dirs, sidecar_of
+from worker.inbox import Claim, remove_empty_dirs, spool_path
+from worker.outcomes import locate, sidecar_of
 from worker.selection import files_with_status
 from worker.settings import Settings
 from worker.watch import Publish
