@@ -10,7 +10,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +18,7 @@ import psutil
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from worker import migrate
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database
 
 
 @dataclass
@@ -30,12 +28,7 @@ class Servers:
     broker_base: str  # redis://host:port
 
     def fresh_database(self) -> str:
-        name = f"bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = make_conninfo(self.admin_url, dbname=name)
-        migrate.apply(url)
-        return url
+        return create_database(self.admin_url, prefix="bench")
 
     def broker(self, db: int) -> str:
         import redis

@@ -9,17 +9,14 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
 from tests.support import Stack
-from worker import migrate
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAMPLES = SHARED / "samples"
@@ -36,14 +33,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def database_url(pg_admin_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(pg_admin_url, dbname=name)
-    migrate.apply(url)
+    url = create_database(pg_admin_url)
     yield url
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg_admin_url, url)
 
 
 @pytest.fixture(scope="session")

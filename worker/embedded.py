@@ -52,11 +52,40 @@ class EmbeddedPostgres:
 
 def _ensure_database(admin_uri: str, name: str) -> None:
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def create_database(admin_url: str, prefix: str = "t") -> str:
+    """A new, uniquely named and migrated database; its URL (tests and benchmarks)."""
+    import uuid
+
+    from psycopg.conninfo import make_conninfo
+
+    from worker import migrate
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    _ensure_database(admin_url, name)
+    url = make_conninfo(admin_url, dbname=name)
+    migrate.apply(url)
+    return url
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop the database `url` names, closing its sessions."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    name = str(conninfo_to_dict(url)["dbname"])
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 class EmbeddedValkey:

