@@ -25,19 +25,13 @@ from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database
 class Servers:
     root: Path
     admin_url: str
-    broker_base: str  # redis://host:port
+    valkey: EmbeddedValkey
 
     def fresh_database(self) -> str:
         return create_database(self.admin_url, prefix="bench")
 
     def broker(self, db: int) -> str:
-        import redis
-
-        url = f"{self.broker_base}/{db}"
-        client = redis.Redis.from_url(url)
-        client.flushdb()
-        client.close()
-        return url
+        return self.valkey.empty_database(db)
 
 
 @contextlib.contextmanager
@@ -52,9 +46,7 @@ def servers() -> Iterator[Servers]:
         url = postgres.start()
         valkey.start()
         try:
-            yield Servers(
-                root, make_conninfo(url, dbname="postgres"), f"redis://127.0.0.1:{valkey.port}"
-            )
+            yield Servers(root, make_conninfo(url, dbname="postgres"), valkey)
         finally:
             valkey.stop()
             postgres.stop()

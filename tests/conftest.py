@@ -48,13 +48,7 @@ def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedValkey]
 
 @pytest.fixture
 def broker_url(valkey: EmbeddedValkey) -> str:
-    import redis
-
-    url = f"redis://127.0.0.1:{valkey.port}/0"
-    client = redis.Redis.from_url(url)
-    client.flushall()
-    client.close()
-    return url
+    return valkey.empty_database(0)
 
 
 @pytest.fixture

@@ -106,11 +106,6 @@ def decode(raw: bytes) -> str:
     return _clean_checked(text.removeprefix("\ufeff"))
 
 
-def clean(text: str) -> str:
-    """NFC-normalise and drop control characters other than \\n, \\r and \\t."""
-    return _normalise(_CONTROL_CHARS.sub("", _page_breaks(text)))
-
-
 def _clean_checked(text: str) -> str:
     # Counting what we remove catches binary that slipped past the byte checks
     # (random data after a UTF-16 BOM decodes to "text" full of controls).

@@ -10,21 +10,13 @@ from __future__ import annotations
 class IngestError(Exception):
     """Base class of every error this package raises on purpose."""
 
-    transient: bool = False
-
 
 class TransientError(IngestError):
     """Something outside the input failed (database, broker, disk); retry later."""
 
-    transient = True
-
 
 class DatabaseUnavailable(TransientError):
     """The database could not be reached or aborted the transaction retryably."""
-
-
-class BrokerUnavailable(TransientError):
-    """The message broker could not be reached."""
 
 
 class ConfigurationError(IngestError):

@@ -160,10 +160,6 @@ class Watcher:
         self._published_lock = threading.Lock()
         self._published_seq = 0
         self._times: dict[str, int] = {}  # claim_id -> publications so far, for re-publishing
-        self.requeued = 0
-        self.claimed = 0
-        self.published = 0
-        self.errors = 0
         self.ready = threading.Event()
         self._stopping = threading.Event()
 
@@ -253,7 +249,6 @@ class Watcher:
                 elif not self._unchanged_pending(path):
                     self._mark_open(path)
         except Exception:
-            self.errors += 1
             log.exception("watcher: error handling %s event for %s", kind, path)
 
     def _watch_folder(self, path: str) -> None:
@@ -333,11 +328,9 @@ class Watcher:
         try:
             taken = claim(self.inbox, self.spool, Path(path))
         except Exception:
-            self.errors += 1
             log.exception("watcher: could not claim %s", path)
             return None
         if taken is not None:
-            self.claimed += 1
             metrics.FILES_CLAIMED.inc()
             log.debug("claimed %s as %s", taken.name, taken.claim_id)
         return taken
@@ -400,7 +393,6 @@ class Watcher:
         while True:
             try:
                 self._publish(batch)
-                self.published += len(batch)
                 metrics.FILES_PUBLISHED.inc(len(batch))
                 self._remember(batch)
                 return
@@ -449,5 +441,4 @@ class Watcher:
                 self._claims.put([item])
                 again += 1
         if again:
-            self.requeued += again
             log.info("spool sweep: %d claims without a fate published again", again)

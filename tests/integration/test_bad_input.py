@@ -295,13 +295,7 @@ class Catalogue:
 
 def _own_broker(valkey: EmbeddedValkey, db: int) -> str:
     """A Valkey database of our own: per-test fixtures flush db 0 under a running stack."""
-    import redis
-
-    url = f"redis://127.0.0.1:{valkey.port}/{db}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.close()
-    return url
+    return valkey.empty_database(db)
 
 
 @pytest.fixture(scope="module")

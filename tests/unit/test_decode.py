@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from worker import decode as decode_module
-from worker.decode import clean, decode
+from worker.decode import decode
 from worker.errors import Rejected
 from worker.reasons import REASONS
 
@@ -90,7 +90,7 @@ def test_control_characters_removed_but_line_structure_kept() -> None:
     assert decode(codecs.BOM_UTF16_LE + raw) == "ab"
     assert decode(b"one\ttwo\r\nthree\x07\x1b four\x7f\nfive") == "one\ttwo\r\nthree four\nfive"
     assert decode("x\u0085y\u009fz".encode()) == "xyz"  # C1 controls
-    assert clean("page one\x0cpage two\x0bline") == "page one\npage two\nline"
+    assert decode(b"page one\x0cpage two\x0bline") == "page one\npage two\nline"
 
 
 def test_stray_bom_removed() -> None:
