@@ -26,6 +26,7 @@ class Servers:
     root: Path
     admin_url: str
     valkey: EmbeddedValkey
+    postgres: EmbeddedPostgres
 
     def fresh_database(self) -> str:
         return create_database(self.admin_url, prefix="bench")
@@ -46,7 +47,7 @@ def servers() -> Iterator[Servers]:
         url = postgres.start()
         valkey.start()
         try:
-            yield Servers(root, make_conninfo(url, dbname="postgres"), valkey)
+            yield Servers(root, make_conninfo(url, dbname="postgres"), valkey, postgres)
         finally:
             valkey.stop()
             postgres.stop()
@@ -141,16 +142,21 @@ def cpu_seconds(procs: list[Proc]) -> dict[str, float]:
     return used
 
 
-def server_cpu_seconds(marker: str) -> dict[str, float]:
-    """CPU time of the embedded PostgreSQL and Valkey processes whose command line has `marker`."""
-    used = {"postgres": 0.0, "valkey": 0.0}
-    for p in psutil.process_iter(["name", "cmdline"]):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            line = " ".join(p.info["cmdline"] or [])
-            name = "postgres" if "postgres" in (p.info["name"] or "") else "valkey"
-            if (name == "postgres" and p.info["name"] == "postgres") or "valkey-server" in line:
-                t = p.cpu_times()
-                used[name] += t.user + t.system
+def server_cpu_seconds(servers: Servers) -> dict[str, float]:
+    """CPU time of this benchmark's own PostgreSQL and Valkey, whole process trees.
+
+    Includes exited children the postmaster reaped (closed connections).
+    """
+    used = {}
+    for name, pid in (("postgres", servers.postgres.pid), ("valkey", servers.valkey.pid)):
+        total = 0.0
+        if pid is not None:
+            root = psutil.Process(pid)
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+        used[name] = total
     return used
 
 

@@ -61,7 +61,10 @@ def run_ours(
     watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
     time.sleep(3)  # both up and idle
     with harness.RssSampler([worker, watcher]) as _sampler:
-        cpu_before = {**harness.cpu_seconds([worker, watcher]), **harness.server_cpu_seconds("")}
+        cpu_before = {
+            **harness.cpu_seconds([worker, watcher]),
+            **harness.server_cpu_seconds(servers),
+        }
         started = time.monotonic()
         for path in staged:
             os.rename(path, inbox / path.relative_to(stage))
@@ -75,7 +78,7 @@ def run_ours(
             timeout=max(120, total / 50),
         )
     elapsed = done_at - started
-    cpu_after = {**harness.cpu_seconds([worker, watcher]), **harness.server_cpu_seconds("")}
+    cpu_after = {**harness.cpu_seconds([worker, watcher]), **harness.server_cpu_seconds(servers)}
     cpu_per_file_us = {
         k: round((cpu_after[k] - cpu_before.get(k, 0.0)) / total * 1e6) for k in cpu_after
     }

@@ -34,6 +34,13 @@ class EmbeddedPostgres:
         _ensure_database(admin_uri, "ingest")
         return str(server.get_uri("ingest"))
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while running (benchmarks measure its process tree)."""
+        if self._server is None:
+            return None
+        return int(self._server.get_pid())  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         if self._server is None:
             return
@@ -110,6 +117,11 @@ class EmbeddedValkey:
         self._server = server
         self.port = server.port
         return f"redis://127.0.0.1:{server.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's pid while running."""
+        return int(self._server.pid) if self._server is not None else None  # type: ignore[attr-defined]
 
     def empty_database(self, db: int = 0) -> str:
         """The URL of database `db` on this server, emptied first (tests and benchmarks)."""
