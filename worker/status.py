@@ -6,9 +6,11 @@ import json
 import os
 import sys
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.rows import dict_row
 
 from worker import db
@@ -21,6 +23,15 @@ def fate_counts(url: str) -> dict[str, int]:
     counts = dict.fromkeys(FATES, 0)
     with db.connect(url, autocommit=True) as conn, db.wrap_errors():
         for status, count in conn.execute(db.query("fate_counts")):
+            counts[str(status)] = int(str(count))
+    return counts
+
+
+def fates_since(conn: psycopg.Connection[Any], since: datetime) -> dict[str, int]:
+    """Files that reached each final fate since `since` (an indexed read, cheap to repeat)."""
+    counts = dict.fromkeys(("stored", "duplicate", "rejected", "failed"), 0)
+    with db.wrap_errors():
+        for status, count in conn.execute(db.query("fates_since"), {"since": since}):
             counts[str(status)] = int(str(count))
     return counts
 

@@ -16,12 +16,17 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import psycopg
 
 from worker import metrics, migrate
 from worker.cli import run_watch, stop_on_signals, worker_command
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+from worker.errors import IngestError
 from worker.settings import Settings
-from worker.status import fate_counts
+from worker.status import fates_since, spool_backlog
 
 log = logging.getLogger(__name__)
 
@@ -119,20 +124,28 @@ def _stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
 
 
 def _progress(settings: Settings, database_url: str, stop: threading.Event) -> None:
+    """One line: files finished since this start, and files in flight (in the spool)."""
     tty = sys.stdout.isatty()
-    baseline = _counts(database_url)
+    conn: psycopg.Connection[Any] | None = None
+    since: datetime | None = None
     last = ""
     last_print = 0.0
     while not stop.wait(0.5):
-        now = _counts(database_url)
-        if now is None or baseline is None:
-            baseline = baseline or now
+        try:
+            if conn is None or conn.closed:
+                conn = psycopg.connect(database_url, autocommit=True)
+            if since is None:
+                row = conn.execute("SELECT clock_timestamp()").fetchone()
+                since = row[0] if row else None
+            if since is None:
+                continue
+            done = fates_since(conn, since)
+        except (psycopg.Error, IngestError):
+            conn = None  # the line must never stop the stack; reconnect next time
             continue
-        done = {k: now.get(k, 0) - baseline.get(k, 0) for k in now}
-        in_flight = _spool_only(settings)  # claimed and not yet moved to a final folder
-        finished = sum(done[k] for k in ("stored", "duplicate", "rejected", "failed"))
+        in_flight = _spool_only(settings)
         line = (
-            f"received {finished + in_flight} | stored {done['stored']}"
+            f"received {sum(done.values()) + in_flight} | stored {done['stored']}"
             f" | duplicate {done['duplicate']} | rejected {done['rejected']}"
             f" | failed {done['failed']} | in flight {in_flight}"
         )
@@ -142,22 +155,15 @@ def _progress(settings: Settings, database_url: str, stop: threading.Event) -> N
             print(line, flush=True)
             last_print = time.monotonic()
         last = line
+    if conn is not None:
+        conn.close()
     if tty:
         print()
 
 
-def _counts(database_url: str) -> dict[str, int] | None:
-    try:
-        return fate_counts(database_url)
-    except Exception:
-        return None
-
-
 def _spool_only(settings: Settings) -> int:
-    """Claimed files the workers have not registered yet."""
+    """Claimed files without a final move yet."""
     try:
-        from worker.status import spool_backlog
-
-        return max(0, spool_backlog(settings.spool_dir))
+        return spool_backlog(settings.spool_dir)
     except OSError:
         return 0
