@@ -323,6 +323,10 @@ def _process(
             )
 
 
+def _records(count: int) -> str:
+    return "1 record" if count == 1 else f"{count} records"
+
+
 def _exhausted(tries: int) -> str:
     return f"Processing started {tries} times and never finished (worker killed or time limit)."
 
@@ -437,7 +441,7 @@ def _decide(e: Examined, split: _Split, doc_ids: dict[str, int]) -> Fate:
         return Fate("stored" if split.stored else "duplicate", document_id=doc_ids[key])
     stored, duplicates = len(split.stored), len(split.duplicates)
     summary = (
-        f"{stored + duplicates + len(e.rejections)} records: {stored} stored, "
+        f"{_records(stored + duplicates + len(e.rejections))}: {stored} stored, "
         f"{duplicates} duplicate, {len(e.rejections)} rejected."
     )
     if stored:
