@@ -162,6 +162,7 @@ class Watcher:
         self._times: dict[str, int] = {}  # claim_id -> publications so far, for re-publishing
         self.ready = threading.Event()
         self._stopping = threading.Event()
+        self.requeued = 0  # claims the spool sweep published again (tests read it)
 
     # -- public ----------------------------------------------------------
 
@@ -441,4 +442,5 @@ class Watcher:
                 self._claims.put([item])
                 again += 1
         if again:
+            self.requeued += again
             log.info("spool sweep: %d claims without a fate published again", again)
