@@ -13,22 +13,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from psycopg.conninfo import make_conninfo
 
-from tests.support import Stack
+from tests.support import Stack, server_dir
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SAMPLES = SHARED / "samples"
-BBC = SHARED / "corpora" / "bbc"
+# The three reference articles ship with the project; nothing is read from ../shared.
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    postgres = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
-    url = postgres.start()
-    yield make_conninfo(url, dbname="postgres")
-    postgres.stop()
+def pg_admin_url() -> Iterator[str]:
+    with server_dir("pg") as root:
+        postgres = EmbeddedPostgres(root)
+        postgres.start()
+        yield postgres.admin_url
+        postgres.stop()
 
 
 @pytest.fixture

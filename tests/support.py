@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +37,22 @@ def wait_for(
 def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def server_dir(prefix: str) -> Iterator[Path]:
+    """A folder for an embedded server's data, removed afterwards.
+
+    Not under pytest's basetemp: that is 0700, and as root the embedded
+    PostgreSQL runs as its own user, which must be able to reach its data.
+    This folder is ours; others may pass through it (0711) but not list it.
+    """
+    root = Path(tempfile.mkdtemp(prefix=f"ingest-test-{prefix}-"))
+    root.chmod(0o711)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def ingest_env(**values: str) -> dict[str, str]:

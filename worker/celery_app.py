@@ -14,6 +14,7 @@ from celery.signals import (
 )
 
 from worker import db
+from worker.logs import configure_logging, mark_ready
 from worker.settings import Settings, load
 
 TASK_BATCH = "ingest.batch"
@@ -52,8 +53,6 @@ app = create(settings)
 def _logging(**_kwargs: Any) -> None:
     # Handled here, Celery leaves logging alone: its lines and ours share the
     # CLI's handler and format (settings.log_format: text or json).
-    from worker.cli import configure_logging
-
     configure_logging(settings)
 
 
@@ -67,11 +66,12 @@ def _warm_up(**_kwargs: Any) -> None:
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
-def _serve_metrics(**_kwargs: Any) -> None:
+def _ready(**_kwargs: Any) -> None:
     # After the pool forked its children: they must not inherit the listening socket.
     from worker.metrics import serve_worker
 
     serve_worker(settings)
+    mark_ready()
 
 
 @worker_process_init.connect  # type: ignore[untyped-decorator]

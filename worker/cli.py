@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -12,9 +11,10 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from worker import metrics, ops_cli
+from worker import metrics, ops_cli, runtime
 from worker import settings as settings_module
-from worker.errors import ConfigurationError, IngestError
+from worker.errors import IngestError
+from worker.logs import configure_logging, mark_ready
 from worker.settings import Settings
 
 log = logging.getLogger("worker.cli")
@@ -23,8 +23,11 @@ log = logging.getLogger("worker.cli")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    up = commands.add_parser(
         "up", help="run the whole stack on embedded PostgreSQL and Valkey (or configured URLs)"
+    )
+    up.add_argument(
+        "--verbose", action="store_true", help="show every log line, not only warnings and errors"
     )
     commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
     commands.add_parser("watch", help="run the inbox watcher")
@@ -52,45 +55,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
-        )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, object] = {
-            "ts": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "process": record.process,
-            "message": record.getMessage(),
-        }
-        file_id = getattr(record, "file_id", None)  # lines about one file carry its id
-        if file_id is not None:
-            line["file_id"] = file_id
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = settings_module.load()
-    configure_logging(settings)
+    # What we create (outcome files, sidecars, logs, the broker's files) is not for
+    # other local users to read: folders we make are 0700 on top of this.
+    os.umask(0o027)
     try:
+        settings = settings_module.load()
         if args.command == "up":
             from worker.up import run_up
 
-            return run_up(settings)
+            logs = settings.state_dir / "logs"
+            settings = settings.model_copy(
+                update={
+                    "log_file": logs / "ingest.log",
+                    "log_console_level": settings.log_level if args.verbose else "WARNING",
+                }
+            )
+            configure_logging(settings)
+            return run_up(settings, stop_on_signals(), verbose=args.verbose)
+        settings = runtime.resolve(settings)
+        configure_logging(settings)
         if args.command == "migrate":
             return _migrate(settings)
         if args.command == "watch":
@@ -111,20 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1
 
 
-def _require(value: str | None, name: str) -> str:
-    if not value:
-        raise ConfigurationError(f"{name} is not set (INGEST_{name.upper()}); `ingest up` sets it")
-    return value
-
-
 def _migrate(settings: Settings) -> int:
     from worker import migrate
 
-    applied = migrate.apply(_require(settings.database_url, "database_url"))
+    applied = migrate.apply(settings.require_database_url())
     print("applied: " + ", ".join(applied) if applied else "schema is up to date")
     from worker.roles import ensure_configured_logins
 
-    for login in ensure_configured_logins(settings.database_url or "", settings):
+    for login in ensure_configured_logins(settings.require_database_url(), settings):
         print(f"login: {login}")
     return 0
 
@@ -144,13 +123,20 @@ def run_watch(settings: Settings, stop: threading.Event | None = None) -> int:
     from worker.publish import celery_publisher
     from worker.watch import Watcher
 
-    _require(settings.broker_url, "broker_url")
+    settings.require_broker_url()
     stop = stop or stop_on_signals()
     watcher = Watcher(settings, celery_publisher(settings))
     metrics.serve_watcher(settings)
     log.info("watching %s (%s mode)", settings.inbox_dir, settings.watch_mode)
+    threading.Thread(target=_report_ready, args=(watcher.ready,), daemon=True).start()
     watcher.run(stop)
     return 0
+
+
+def _report_ready(ready: threading.Event) -> None:
+    """Tell a supervising `ingest up` that the watcher took its first look at the inbox."""
+    ready.wait()
+    mark_ready()
 
 
 def worker_command(settings: Settings, extra: Sequence[str] = ()) -> list[str]:
@@ -175,8 +161,8 @@ def worker_command(settings: Settings, extra: Sequence[str] = ()) -> list[str]:
 
 
 def _worker(settings: Settings, extra: Sequence[str]) -> int:
-    _require(settings.broker_url, "broker_url")
-    _require(settings.database_url, "database_url")
+    settings.require_broker_url()
+    settings.require_database_url()
     command = worker_command(settings, extra)
     env = metrics.worker_environment(settings, dict(os.environ))
     os.execve(command[0], command, env)  # the worker replaces us: signals go straight to Celery
@@ -186,7 +172,7 @@ def _worker(settings: Settings, extra: Sequence[str]) -> int:
 def _status(settings: Settings, *, as_json: bool, watch: float | None) -> int:
     from worker.status import run_status
 
-    _require(settings.database_url, "database_url")
+    settings.require_database_url()
     stop = stop_on_signals() if watch is not None else threading.Event()
     return run_status(settings, as_json=as_json, watch=watch, stop=stop)
 

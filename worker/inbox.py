@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from worker.errors import ConfigurationError
+from worker.settings import Settings
+
 log = logging.getLogger(__name__)
 
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "@eaDir", "__MACOSX"})
@@ -177,6 +180,22 @@ def _write_atomic(path: Path, data: dict[str, object]) -> None:
     tmp = path.with_name(f".{secrets.token_hex(6)}.tmp")  # short: the real name may be long
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", "utf-8")
     os.replace(tmp, path)
+
+
+def prepare_folders(settings: Settings) -> None:
+    """Create the inbox and the spool; refuse a files folder on another file system.
+
+    Claims and final moves are renames: across file systems every one would fail
+    (EXDEV) and no file would ever get a fate.
+    """
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.spool_dir.mkdir(exist_ok=True, mode=0o700)
+    if settings.inbox_dir.stat().st_dev != settings.work_dir.stat().st_dev:
+        raise ConfigurationError(
+            f"files_dir ({settings.work_dir}) is on another file system than the inbox "
+            f"({settings.inbox_dir}); claims are atomic renames, so it must be on the same one"
+        )
 
 
 def remove_empty_dirs(start: Path, stop: Path) -> None:

@@ -7,7 +7,6 @@ Every field is documented in config/ingest.toml and the README.
 from __future__ import annotations
 
 import os
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from worker.errors import ConfigurationError
 from worker.records import ParseOptions
 
 OUTCOME_FOLDERS = {
@@ -71,8 +71,15 @@ class Settings(BaseSettings):
     # Operations.
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # Prometheus metrics on 0.0.0.0:<port>; 0 turns them off. The worker's port
-    # serves the sum over all its pool processes.
+    # Also write every log line (at log_level) to this file; the terminal then
+    # gets only log_console_level and above. `ingest up` sets it to
+    # <data_dir>/logs/ingest.log (and log_console_level to WARNING unless --verbose).
+    log_file: Path | None = None
+    log_console_level: str | None = None
+    # Prometheus metrics on metrics_host:<port>; 0 turns them off. The worker's port
+    # serves the sum over all its pool processes. Loopback by default: the
+    # endpoints have no authentication.
+    metrics_host: str = "127.0.0.1"
     watcher_metrics_port: int = 0
     worker_metrics_port: int = 0
     # Retention for `ingest prune`: days a file is kept in its outcome folder
@@ -106,11 +113,11 @@ class Settings(BaseSettings):
 
     # Derived locations -------------------------------------------------
 
-    @cached_property
+    @property
     def inbox_dir(self) -> Path:
         return self.inbox.expanduser().absolute()
 
-    @cached_property
+    @property
     def work_dir(self) -> Path:
         base = self.files_dir if self.files_dir is not None else self.inbox_dir / ".ingest"
         return base.expanduser().absolute()
@@ -122,9 +129,25 @@ class Settings(BaseSettings):
     def outcome_dir(self, status: str) -> Path:
         return self.work_dir / OUTCOME_FOLDERS[status]
 
-    @cached_property
+    @property
     def state_dir(self) -> Path:
         return self.data_dir.expanduser().absolute()
+
+    def require_database_url(self) -> str:
+        if not self.database_url:
+            raise ConfigurationError(
+                "database_url is not set (INGEST_DATABASE_URL), and no `ingest up` is running "
+                f"on {self.state_dir}: start `ingest up` in this folder, or set the URL"
+            )
+        return self.database_url
+
+    def require_broker_url(self) -> str:
+        if not self.broker_url:
+            raise ConfigurationError(
+                "broker_url is not set (INGEST_BROKER_URL), and no `ingest up` is running "
+                f"on {self.state_dir}: start `ingest up` in this folder, or set the URL"
+            )
+        return self.broker_url
 
     def parse_options(self) -> ParseOptions:
         return ParseOptions(

