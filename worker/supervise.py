@@ -133,9 +133,20 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, children: list[Child], say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        children: list[Child],
+        say: Callable[[str], None],
+        *,
+        backoff_s: tuple[float, ...] = BACKOFF_S,
+        max_crashes: int = MAX_CRASHES,
+        stable_s: float = STABLE_S,
+    ) -> None:
         self.children = children
         self.say = say
+        self.backoff_s = backoff_s
+        self.max_crashes = max_crashes
+        self.stable_s = stable_s
 
     def start(self, stop: threading.Event, timeout: float = 90.0) -> None:
         """Start every child and wait until all are ready; raise ChildFailed if one cannot."""
@@ -174,17 +185,17 @@ class Supervisor:
                 continue
             code = child.poll()
             if code is None:
-                if child.crashes and now - child.started > STABLE_S:
+                if child.crashes and now - child.started > self.stable_s:
                     child.crashes = 0
                 continue
             child.reap()
-            child.crashes = child.crashes + 1 if now - child.started < STABLE_S else 1
+            child.crashes = child.crashes + 1 if now - child.started < self.stable_s else 1
             why = f"exited ({_exit(code)}) after {now - child.started:.0f}s"
-            if child.crashes >= MAX_CRASHES:
+            if child.crashes >= self.max_crashes:
                 raise ChildFailed(
                     child.name, f"{why}, {child.crashes} times in a row", list(child.tail)
                 )
-            delay = BACKOFF_S[min(child.crashes, len(BACKOFF_S)) - 1]
+            delay = self.backoff_s[min(child.crashes, len(self.backoff_s)) - 1]
             self.say(f"the {child.name} {why}; restarting in {delay:.0f}s")
             child.restart_at = now + delay
 
