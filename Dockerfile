@@ -14,6 +14,8 @@ WORKDIR /app
 # package metadata, but a missing one must not break the build.
 COPY pyproject.toml README.md* ./
 COPY worker ./worker
+# The project with its declared dependencies (pyproject.toml), plus Flower for the
+# compose file's flower profile; nothing else is installed.
 RUN pip install --no-cache-dir . "flower>=2,<3" \
     && rm -rf build ./*.egg-info
 

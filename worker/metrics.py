@@ -3,6 +3,10 @@
 The watcher is one process: its metrics live in the default registry, served
 on `watcher_metrics_port`.
 
+Both endpoints listen on `metrics_host`, loopback by default because they have
+no authentication. A Prometheus in another container needs 0.0.0.0 there,
+inside the container only (docker-compose.yml says how).
+
 A Celery worker is a parent and prefork children, and the children do the
 counting. prometheus-client's multiprocess mode fits: `ingest worker` points
 PROMETHEUS_MULTIPROC_DIR at a fresh folder before Celery starts (the variable
@@ -95,8 +99,10 @@ def serve_watcher(settings: Settings) -> None:
     from prometheus_client import REGISTRY
 
     REGISTRY.register(QueueDepth(settings.broker_url))
-    start_http_server(settings.watcher_metrics_port)
-    log.info("watcher metrics on :%d/metrics", settings.watcher_metrics_port)
+    start_http_server(settings.watcher_metrics_port, addr=settings.metrics_host)
+    log.info(
+        "watcher metrics on %s:%d/metrics", settings.metrics_host, settings.watcher_metrics_port
+    )
 
 
 def worker_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
@@ -116,5 +122,10 @@ def serve_worker(settings: Settings) -> None:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
     registry.register(QueueDepth(settings.broker_url))
-    start_http_server(settings.worker_metrics_port, registry=registry)
-    log.info("worker metrics on :%d/metrics (%s)", settings.worker_metrics_port, folder)
+    start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=registry)
+    log.info(
+        "worker metrics on %s:%d/metrics (%s)",
+        settings.metrics_host,
+        settings.worker_metrics_port,
+        folder,
+    )

@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -32,6 +33,15 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | 
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
+    }
+
+
+def listening_on(port: int) -> set[str]:
+    """The addresses something listens on at TCP `port` (any process: /proc/net is public)."""
+    return {
+        conn.laddr.ip
+        for conn in psutil.net_connections(kind="inet")
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port
     }
 
 
@@ -71,6 +81,9 @@ def test_watcher_and_worker_metrics_and_json_logs(
         return values.get(("ingest_files_finished_total", (("fate", fate),)), 0.0)
 
     wait_for(lambda: finished("stored") == 3, timeout=30, what="stored counter")
+    # No authentication on these endpoints: loopback only unless metrics_host says otherwise.
+    assert listening_on(ports["worker"]) == {"127.0.0.1"}
+    assert listening_on(ports["watcher"]) == {"127.0.0.1"}
     worker = scrape(ports["worker"])
     assert worker is not None
     assert finished("duplicate") == 1 and finished("rejected") == 1 and finished("failed") == 0
