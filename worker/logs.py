@@ -26,6 +26,17 @@ def mask_password(url: str) -> str:
     return _KEYWORD_PASSWORD.sub(r"\1**", url)
 
 
+def printable(name: str) -> str:
+    """A file name as it may be printed: no newline, escape sequence or other control.
+
+    Letters of every script stay; control and unprintable characters (and the
+    surrogates that stand for bytes that are not UTF-8) become `\\xNN`-style escapes.
+    """
+    if name.isprintable():
+        return name
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 
 

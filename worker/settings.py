@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     # Watcher.
     watch_mode: Literal["events", "polling"] = "events"
     poll_interval_s: float = 1.0
+    # Polling mode (no close events): a file is taken once it has not changed for
+    # this long. Network shares flush in bursts; markers are the safer way.
+    poll_stable_s: float = 5.0
+    # `x.done` marks `x` complete, `_SUCCESS` a whole folder: "optional" takes
+    # marked files at once, "required" takes nothing else.
+    completion_marker: Literal["off", "optional", "required"] = "off"
     settle_ms: int = 100
     rescan_interval_s: float = 30.0
     batch_max_files: int = 200
@@ -54,6 +60,10 @@ class Settings(BaseSettings):
     # Claims still in the spool this long after publication are published again
     # (a broker that lost its queue, a worker killed with its batch); backs off per claim.
     requeue_after_s: float = 300.0
+    # Back-pressure: claiming pauses while more claims than this wait for a fate
+    # (0: no limit), and while the files folder has less than min_free_mb free.
+    max_queued_files: int = 20_000
+    min_free_mb: int = 100
 
     # Worker.
     concurrency: int = Field(default_factory=lambda: os.cpu_count() or 2)

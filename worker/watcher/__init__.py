@@ -1,0 +1,1 @@
+"""The watcher: notices complete files, claims them, hands them to Celery in batches."""

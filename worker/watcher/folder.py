@@ -1,0 +1,240 @@
+"""The folder watcher: notice complete files, claim them, hand them to the publisher.
+
+It never parses. Events (inotify, through watchdog) or periodic scans
+(polling mode, for network shares) feed `Readiness`; a ready entry is claimed
+into the spool (`worker.files.spool.claim`: no link followed, no file taken
+while a writer holds it) and queued for the publisher. A rescan at start and
+every `rescan_interval_s` catches what events missed; the spool sweep
+publishes again what a lost queue dropped. Claiming pauses while the files
+folder's disk is nearly full or while more than `max_queued_files` claims wait
+for a fate (back-pressure), and says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+
+from worker import metrics
+from worker.files.claims import Claim
+from worker.files.safe import LinkInPath, open_root
+from worker.files.spool import Taken, claim, lstat_claimed, pending_claims
+from worker.logs import printable
+from worker.settings import Settings
+from worker.watcher import events, markers
+from worker.watcher.holdback import Holdback
+from worker.watcher.publisher import Publish, Publisher
+from worker.watcher.readiness import Readiness
+from worker.watcher.scan import scan, snapshot
+from worker.watcher.sweep import Sweep
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.2
+
+
+class FolderWatcher:
+    def __init__(self, settings: Settings, publish: Publish) -> None:
+        self.settings = settings
+        self.ready = threading.Event()  # the first look at the inbox is done
+        self._prefix = str(settings.inbox_dir) + os.sep
+        self._events: queue.SimpleQueue[events.Event] = queue.SimpleQueue()
+        self._inbox = open_root(settings.inbox_dir)
+        self._spool = open_root(settings.spool_dir)
+        polling = settings.watch_mode == "polling"
+        self._closes = not polling and events.reports_closes()
+        self.readiness = Readiness(
+            lambda rel: snapshot(self._inbox, rel),
+            settle_s=settings.settle_ms / 1000,
+            unknown_s=settings.poll_stable_s if polling else settings.poll_interval_s,
+            quiet_s=settings.rescan_interval_s,
+            reports_closes=self._closes,
+            require_marker=settings.completion_marker == "required",
+        )
+        self.markers = markers.Markers(settings.completion_marker)
+        self.sweep = Sweep(settings.requeue_after_s, self._in_spool)
+        self.holdback = Holdback(settings)
+        self.publisher = Publisher(
+            publish,
+            linger_s=settings.batch_linger_ms / 1000,
+            max_files=settings.batch_max_files,
+            on_sent=self._sent,
+        )
+        self._known: set[str] = set()  # polling: what the last scan saw
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until `stop` is set; then publish every claim made and return."""
+        observer = None
+        if self.settings.watch_mode == "events":
+            observer = events.observer()
+            watched = _Watched(observer, events.Queueing(self._events), self.settings)
+            watched.start(self.settings.inbox_dir)
+            observer.start()
+        self.publisher.start()
+        try:
+            backlog = pending_claims(self._spool)
+            if backlog:
+                log.info("re-enqueueing %d claimed files without a fate", len(backlog))
+                self.publisher.put(backlog)
+            self._rescan()
+            self.ready.set()
+            self._loop(stop, watched if observer is not None else None)
+        finally:
+            if observer is not None:
+                observer.stop()
+            self.publisher.close()
+            if observer is not None:
+                observer.join(timeout=5)
+            os.close(self._inbox)
+            os.close(self._spool)
+
+    # -- the loop ---------------------------------------------------------------
+
+    def _loop(self, stop: threading.Event, watched: _Watched | None) -> None:
+        interval = self.settings.poll_interval_s if watched is None else self.settings.rescan_interval_s
+        next_scan = time.monotonic() + interval
+        while not stop.is_set():
+            now = time.monotonic()
+            timeout = min(TICK_S, next_scan - now)
+            due = self.readiness.next_due()
+            if due is not None:
+                timeout = min(timeout, due - now)
+            try:
+                self._on_event(*self._events.get(timeout=max(0.0, timeout)), watched)
+                while True:  # drain the burst before claiming
+                    self._on_event(*self._events.get_nowait(), watched)
+            except queue.Empty:
+                pass
+            self._claim_due()
+            self.publisher.put(self.sweep.due())
+            if time.monotonic() >= next_scan:
+                self._rescan()
+                next_scan = time.monotonic() + interval
+
+    def _on_event(self, kind: str, path: str, watched: _Watched | None) -> None:
+        if not path.startswith(self._prefix):
+            return
+        relative = path[len(self._prefix) :]
+        try:
+            if kind == events.DIR_GONE:
+                if watched is not None:
+                    watched.forget(path)
+            elif kind == events.DIR:
+                if watched is not None and "/" not in relative:
+                    watched.add(path)
+                for rel, _snap in scan(self._inbox, tuple(relative.split("/"))):
+                    self._found(rel)
+            elif (target := self.markers.target(relative)) is not None:
+                if kind != events.GONE:
+                    self._mark(target)
+            elif not self.markers.wanted(relative):
+                return
+            elif kind == events.GONE:
+                self.readiness.gone(relative)
+            elif kind == events.CLOSED:
+                self.readiness.closed(relative)
+            else:
+                self.readiness.changed(relative)
+        except Exception:
+            log.exception("watcher: error handling %s event for %s", kind, printable(path))
+
+    def _found(self, relative: str) -> None:
+        if (target := self.markers.target(relative)) is not None:
+            self._mark(target)
+        elif self.markers.wanted(relative):
+            self.readiness.found(relative)
+
+    def _mark(self, target: str) -> None:
+        """A completion marker names a file (`x.done`) or a whole folder (`_SUCCESS`)."""
+        if target.endswith("/") or target == "":
+            for rel, _snap in scan(self._inbox, tuple(p for p in target.split("/") if p)):
+                if self.markers.wanted(rel):
+                    self.readiness.marked(rel)
+        else:
+            self.readiness.marked(target)
+
+    def _rescan(self) -> None:
+        seen: set[str] = set()
+        for rel, _snap in scan(self._inbox):
+            seen.add(rel)
+            self._found(rel)
+        if not self._closes:
+            for gone in self._known - seen:
+                self.readiness.gone(gone)
+            self._known = seen
+        self.markers.tidy(self._inbox, seen)
+
+    # -- claiming ---------------------------------------------------------------
+
+    def _claim_due(self) -> None:
+        if self.holdback.holding(self._spool):
+            return
+        taken: list[Claim] = []
+        for relative, seen in self.readiness.take_due():
+            metrics.FILES_RECEIVED.inc()
+            try:
+                state, item = claim(self._inbox, self._spool, relative.split("/"), seen)
+            except LinkInPath:
+                continue  # reached through a link: the rescan claims the link itself
+            except Exception:
+                log.exception("watcher: could not claim %s", printable(relative))
+                continue
+            if state is Taken.CLAIMED and item is not None:
+                metrics.FILES_CLAIMED.inc()
+                taken.append(item)
+                self.markers.claimed(self._inbox, relative)
+            elif state is Taken.BUSY:
+                self.readiness.busy(relative)
+            elif state is Taken.CHANGED:
+                self.readiness.found(relative)
+        self.publisher.put(taken)
+
+    def _sent(self, batch: list[Claim]) -> None:
+        metrics.FILES_PUBLISHED.inc(len(batch))
+        self.sweep.sent(batch)
+
+    def _in_spool(self, item: Claim) -> bool:
+        try:
+            lstat_claimed(self._spool, item)
+        except OSError:
+            return False
+        return True
+
+
+class _Watched:
+    """The inbox root alone, then each top-level folder recursively: our own files
+    folder (hidden, or elsewhere) stays unwatched, so its churn costs nothing."""
+
+    def __init__(self, observer: object, handler: events.Queueing, settings: Settings) -> None:
+        self.observer = observer
+        self.handler = handler
+        self.work_dir = settings.work_dir
+        self._watches: dict[str, object] = {}
+
+    def start(self, inbox: Path) -> None:
+        self.observer.schedule(  # type: ignore[attr-defined]
+            self.handler, str(inbox), recursive=False, event_filter=events.FILTER
+        )
+        with os.scandir(inbox) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    self.add(entry.path)
+
+    def add(self, path: str) -> None:
+        name = os.path.basename(path)
+        if path in self._watches or name.startswith(".") or Path(path) == self.work_dir:
+            return
+        if os.path.islink(path):
+            return
+        self._watches[path] = self.observer.schedule(  # type: ignore[attr-defined]
+            self.handler, path, recursive=True, event_filter=events.FILTER
+        )
+
+    def forget(self, path: str) -> None:
+        watch = self._watches.pop(path, None)
+        if watch is not None:
+            self.observer.unschedule(watch)  # type: ignore[attr-defined]
