@@ -1,11 +1,15 @@
-"""Near-duplicate detection quality on the BBC corpus, against exact Jaccard.
+"""Near-duplicate detection quality against ground truth, on the generated or the BBC corpus.
 
 Each article is fingerprinted as ``title + "\\n\\n" + body`` (what its document
-body is once the corpus is rewritten into the reference format). The
-reference is brute force: the exact Jaccard similarity of the word-shingle
-sets of every pair of articles (pairs sharing no shingle have similarity 0;
-the others are found through an inverted index shingle -> articles). A pair
-is a reference positive when its exact Jaccard is at least the threshold.
+body is once the corpus is rewritten into the reference format). A pair is a
+reference positive when its exact Jaccard similarity of word shingles is at
+least the threshold. On the generated corpus (the default) the reference is
+the generator's ground truth (its exact, near and partial copies and rewrites,
+each with its exact Jaccard); on a folder (``--corpus DIR``, such as the BBC
+corpus) it is brute force: the exact Jaccard of every pair of articles (pairs
+sharing no shingle have similarity 0; the others are found through an inverted
+index shingle -> articles). Brute force runs on the generated corpus too, as a
+check that the truth misses no similar pair.
 
 A pair is predicted when it is an LSH candidate (the two share a band key)
 and its estimated similarity (fraction of equal MinHash slots) is at least
@@ -13,7 +17,7 @@ the threshold: exactly the check the pipeline makes against the database.
 
 Run from the repository root::
 
-    python -m benchmarks.dedupe_quality [--root DIR] [--num-perm 128 --bands 32 --rows 4]
+    python -m benchmarks.dedupe_quality [--corpus DIR] [--num-perm 128 --bands 32 --rows 4]
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from benchmarks.corpus import BbcArticle, load_bbc
+from benchmarks.corpus import add_corpus_option, describe, generated, load_bbc
+from benchmarks.generated import Corpus
 from worker.dedupe import normalise
 from worker.minhash import Fingerprint, MinHashParams, fingerprint_normalised, shingles, similarity
 
@@ -38,6 +43,14 @@ Pair = tuple[int, int]
 
 #: Seeds of the robustness sweep (the MinHash estimate depends on the seed).
 SWEEP_SEEDS: tuple[int, ...] = (42, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+_SWEEP_KEYS = (
+    "params",
+    "precision",
+    "recall",
+    "false_positives",
+    "false_negatives",
+    "lsh_candidate_recall",
+)
 
 
 def _pairs_of_groups(groups: Iterable[list[int]]) -> set[Pair]:
@@ -76,20 +89,24 @@ def _ratio(num: int, den: int) -> float:
 def evaluate(
     normalised: Sequence[str],
     shingle_sets: Sequence[frozenset[str]],
-    exact: dict[Pair, float],
+    truth: dict[Pair, float],
     params: MinHashParams,
 ) -> dict[str, Any]:
-    """Fingerprint every text with ``params`` and score the predictions."""
+    """Fingerprint every text with ``params`` and score the predictions against ``truth``."""
     started = time.perf_counter()
     fps = [fingerprint_normalised(text, params) for text in normalised]
     fingerprint_s = time.perf_counter() - started
+
+    def exact(pair: Pair) -> float:  # of any pair, in the truth or not
+        a, b = shingle_sets[pair[0]], shingle_sets[pair[1]]
+        return len(a & b) / len(a | b)
 
     candidates = lsh_candidates(fps)
     estimated = {
         pair: similarity(fps[pair[0]].signature, fps[pair[1]].signature) for pair in candidates
     }
     predicted = {pair for pair, est in estimated.items() if est >= params.threshold}
-    reference = {pair for pair, jac in exact.items() if jac >= params.threshold}
+    reference = {pair for pair, jac in truth.items() if jac >= params.threshold}
 
     by_key: dict[str, list[int]] = defaultdict(list)
     for doc, fp in enumerate(fps):
@@ -99,9 +116,7 @@ def evaluate(
     tp = predicted & reference
     fp_pairs = predicted - reference
     fn_pairs = reference - predicted
-    errors = [
-        estimated[pair] - exact.get(pair, 0.0) for pair in candidates if exact.get(pair, 0.0) >= 0.5
-    ]
+    errors = [estimated[pair] - jac for pair in candidates if (jac := exact(pair)) >= 0.5]
     return {
         "params": params.as_dict(),
         "fingerprint_seconds": fingerprint_s,
@@ -121,32 +136,50 @@ def evaluate(
         "estimate_error_mean": statistics.fmean(errors) if errors else 0.0,
         "estimate_error_stdev": statistics.pstdev(errors) if errors else 0.0,
         "estimate_error_pairs": len(errors),
-        "false_positive_detail": sorted(
-            (pair, exact.get(pair, 0.0), estimated[pair]) for pair in fp_pairs
-        ),
+        "false_positive_detail": sorted((pair, exact(pair), estimated[pair]) for pair in fp_pairs),
         "false_negative_detail": sorted(
-            (pair, exact[pair], estimated.get(pair)) for pair in fn_pairs
+            (pair, truth[pair], estimated.get(pair)) for pair in fn_pairs
         ),
+        "predicted": predicted,
     }
 
 
+def _by_kind(made: Corpus, index: dict[str, int], predicted: set[Pair]) -> dict[str, Any]:
+    """Kind of pair the generator made -> (pairs, min and max exact Jaccard, predicted)."""
+    kinds = {}
+    for kind in ("exact", "near", "partial", "rewrite"):
+        pairs = {(index[a], index[b]): j for (a, b), j in made.of_kind(kind).items()}
+        found = len(pairs.keys() & predicted)
+        values = pairs.values()
+        kinds[kind] = (len(pairs), min(values), max(values), found)
+    return kinds
+
+
 def run(
-    root: Path | None = None,
+    corpus: Path | None = None,
     params: MinHashParams | None = None,
     sweep_seeds: Sequence[int] = SWEEP_SEEDS,
 ) -> dict[str, Any]:
-    """Score ``params`` on the corpus, plus a sweep over MinHash seeds."""
+    """Score ``params`` on the corpus (None: the generated one), plus a seed sweep."""
     params = params or MinHashParams()
-    articles: list[BbcArticle] = load_bbc(root)
+    made, articles = generated() if corpus is None else (None, load_bbc(corpus))
     normalised = [normalise(article.text) for article in articles]
     shingle_sets = [frozenset(shingles(text, params.shingle_size)) for text in normalised]
 
     started = time.perf_counter()
     exact = exact_jaccard_pairs(shingle_sets)
     reference_s = time.perf_counter() - started
+    index = {article.name: i for i, article in enumerate(articles)}  # sorted: a < b is i < j
+    truth = exact
+    disagreements = 0
+    if made is not None:
+        truth = {(index[a], index[b]): rel.jaccard for (a, b), rel in made.pairs.items()}
+        # The generator's truth must hold every similar pair brute force finds, at its value.
+        disagreements = sum(1 for pair, j in exact.items() if j >= 0.3 and pair not in truth)
+        disagreements += sum(1 for pair, j in truth.items() if abs(exact.get(pair, 0) - j) > 1e-9)
     byte_groups: dict[str, list[int]] = defaultdict(list)
     for doc, article in enumerate(articles):
-        byte_groups[hashlib.sha256(article.path.read_bytes()).hexdigest()].append(doc)
+        byte_groups[hashlib.sha256(article.raw).hexdigest()].append(doc)
     n = len(articles)
     bands = Counter(
         "1.0" if j >= 1.0 else f"{int(j * 10) / 10:.1f}-{int(j * 10 + 1) / 10:.1f}"
@@ -154,20 +187,25 @@ def run(
         if j >= 0.3
     )
 
-    main = evaluate(normalised, shingle_sets, exact, params)
+    main = evaluate(normalised, shingle_sets, truth, params)
+    kinds = _by_kind(made, index, main["predicted"]) if made is not None else {}
     sweep = [
-        evaluate(normalised, shingle_sets, exact, replace(params, seed=seed))
+        evaluate(normalised, shingle_sets, truth, replace(params, seed=seed))
         for seed in sweep_seeds
     ]
     names = [article.name for article in articles]
     for result in [main, *sweep]:
+        del result["predicted"]
         for key in ("false_positive_detail", "false_negative_detail"):
             result[key] = [
                 {"a": names[a], "b": names[b], "exact": jac, "estimated": est}
                 for (a, b), jac, est in result[key]
             ]
     return {
-        "corpus": str(articles[0].path.parent.parent),
+        "corpus": describe(corpus, n),
+        "truth": "brute force" if made is None else "generator",
+        "truth_disagreements": disagreements,
+        "kinds": kinds,
         "articles": n,
         "all_pairs": n * (n - 1) // 2,
         "pairs_sharing_a_shingle": len(exact),
@@ -177,34 +215,28 @@ def run(
         ),
         "exact_jaccard_histogram": dict(sorted(bands.items())),
         "main": main,
-        "sweep": [
-            {
-                key: r[key]
-                for key in (
-                    "params",
-                    "precision",
-                    "recall",
-                    "false_positives",
-                    "false_negatives",
-                    "lsh_candidate_recall",
-                )
-            }
-            for r in sweep
-        ],
+        "sweep": [{key: r[key] for key in _SWEEP_KEYS} for r in sweep],
     }
 
 
 def to_markdown(result: dict[str, Any]) -> str:
     main = result["main"]
     p = main["params"]
+    truth = (
+        "brute force: exact Jaccard of every pair"
+        if result["truth"] == "brute force"
+        else "the generator's (brute force finds "
+        f"{result['truth_disagreements']} pairs it lacks or values differently)"
+    )
     lines = [
-        f"### Dedupe quality: {result['articles']} BBC articles, "
+        f"### Dedupe quality: {result['corpus']}, "
         f"word {p['shingle_size']}-shingles, {p['num_perm']} slots = {p['bands']} bands x "
         f"{p['rows']} rows, seed {p['seed']}, threshold {p['threshold']}, "
         f"{p['library']} {p['library_version']} (algorithm {p['algorithm_version']})",
         "",
         "| measure | value |",
         "|---|---:|",
+        f"| ground truth | {truth} |",
         f"| pairs of articles | {result['all_pairs']:,} |",
         f"| pairs sharing at least one shingle (exact Jaccard computed) | "
         f"{result['pairs_sharing_a_shingle']:,} |",
@@ -237,6 +269,16 @@ def to_markdown(result: dict[str, Any]) -> str:
             for d in main[key]:
                 est = "not a candidate" if d["estimated"] is None else f"{d['estimated']:.4f}"
                 lines.append(f"| {d['a']} | {d['b']} | {d['exact']:.4f} | {est} |")
+    if result["kinds"]:
+        lines += [
+            "",
+            "Pairs the generator made, and how many were predicted:",
+            "",
+            "| kind | pairs | exact Jaccard | predicted |",
+            "|---|---:|---|---:|",
+        ]
+        for kind, (pairs, low, high, found) in result["kinds"].items():
+            lines.append(f"| {kind} | {pairs} | {low:.3f} - {high:.3f} | {found} |")
     sweep = result["sweep"]
     if sweep:
         precisions = [r["precision"] for r in sweep]
@@ -264,7 +306,7 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=None, help="BBC corpus folder")
+    add_corpus_option(parser)
     parser.add_argument("--num-perm", type=int, default=128)
     parser.add_argument("--bands", type=int, default=32)
     parser.add_argument("--rows", type=int, default=4)
@@ -281,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         threshold=args.threshold,
     )
-    result = run(args.root, params, () if args.no_sweep else SWEEP_SEEDS)
+    result = run(args.corpus, params, () if args.no_sweep else SWEEP_SEEDS)
     print(to_markdown(result))
     return 0
 

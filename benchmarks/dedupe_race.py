@@ -1,6 +1,7 @@
 """Race: groups of near-copies ingested by several worker processes at once.
 
-Builds ``groups`` stories from BBC articles, each as ``copies`` near-copies
+Builds ``groups`` stories from corpus articles (the generated corpus, or a
+BBC-style folder with ``--corpus DIR``), each as ``copies`` near-copies
 (the original; re-titled with a byline and typographic quotes; a paragraph
 dropped; a dateline and a sign-off added), puts every file in the spool as
 its own claim, starts an embedded PostgreSQL and Valkey and ``workers`` real
@@ -16,7 +17,7 @@ share a band key, so any order of arrival must give one canonical per group.
 
 Run from the repository root::
 
-    python -m benchmarks.dedupe_race [--groups 200] [--copies 4] [--workers 4]
+    python -m benchmarks.dedupe_race [--groups 200] [--copies 4] [--workers 4] [--corpus DIR]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from typing import Any
 
 import psycopg
 
-from benchmarks.corpus import BbcArticle, load_bbc
+from benchmarks.corpus import Article, add_corpus_option, describe, load
 from worker import migrate
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 from worker.inbox import Claim, claim
@@ -48,7 +49,7 @@ PARAMS = MinHashParams()
 DATE = "2005-03-01"
 
 
-def paragraphs(article: BbcArticle) -> list[str]:
+def paragraphs(article: Article) -> list[str]:
     return [p.strip() for p in article.body.split("\n") if p.strip()]
 
 
@@ -70,7 +71,7 @@ def dated(body: str) -> bytes:
 
 
 def build_groups(
-    articles: Sequence[BbcArticle], groups: int, copies: int = 4, min_paragraphs: int = 6
+    articles: Sequence[Article], groups: int, copies: int = 4, min_paragraphs: int = 6
 ) -> list[list[str]]:
     """Groups whose copies all match each other and share no band key with another group."""
     if not 1 <= copies <= 4:
@@ -135,12 +136,13 @@ def run(
     copies: int = 4,
     workers: int = 4,
     concurrency: int = 1,
-    root: Path | None = None,
+    corpus: Path | None = None,
     timeout: float = 900.0,
     worker_env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run the race once on fresh embedded servers; return the figures."""
-    texts = build_groups(load_bbc(root), groups, copies)
+    articles = load(corpus)
+    texts = build_groups(articles, groups, copies)
     base = Path(tempfile.mkdtemp(prefix="dedupe-race-"))
     postgres = EmbeddedPostgres(base / "data")
     valkey = EmbeddedValkey(base / "data")
@@ -187,6 +189,7 @@ def run(
         elapsed = time.perf_counter() - started
         result = _outcome(url, groups, copies)
         result.update(
+            corpus=describe(corpus, len(articles)),
             workers=workers,
             concurrency=concurrency,
             files=total,
@@ -265,6 +268,7 @@ def _outcome(url: str, groups: int, copies: int) -> dict[str, Any]:
 
 def table(result: Mapping[str, Any]) -> str:
     rows = [
+        ("stories from", result["corpus"]),
         ("groups x copies", f"{result['groups']} x {result['copies']} = {result['files']} files"),
         ("worker processes", f"{result['workers']} x concurrency {result['concurrency']}"),
         ("file fates", ", ".join(f"{k} {v}" for k, v in sorted(result["statuses"].items()))),
@@ -290,10 +294,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4, help="worker processes")
     parser.add_argument("--concurrency", type=int, default=1, help="pool size of each worker")
-    parser.add_argument("--root", type=Path, default=None, help="BBC corpus folder")
+    add_corpus_option(parser)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
-    result = run(args.groups, args.copies, args.workers, args.concurrency, args.root)
+    result = run(args.groups, args.copies, args.workers, args.concurrency, args.corpus)
     print(table(result))
     if args.json:
         print(json.dumps(result))

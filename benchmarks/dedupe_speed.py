@@ -1,4 +1,4 @@
-"""Throughput of the dedupe step on one core, on the BBC corpus.
+"""Throughput of the dedupe step on one core, on the generated corpus or a BBC-style folder.
 
 The dedupe step is what the pipeline runs per document: ``normalise``,
 ``content_sha256``, word shingles, the rensa MinHash signature and the LSH
@@ -13,7 +13,7 @@ A per-stage breakdown shows where the time goes.
 The process is pinned to one CPU (when the OS allows) so that "per core" is
 what is measured. Run from the repository root::
 
-    python -m benchmarks.dedupe_speed [--root DIR] [--repeats 5]
+    python -m benchmarks.dedupe_speed [--corpus DIR] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.corpus import load_bbc
+from benchmarks.corpus import add_corpus_option, describe, load
 from worker.dedupe import normalise, sha256_of_normalised
 from worker.minhash import MinHashParams, band_keys, fingerprints, shingles
 
@@ -96,7 +96,7 @@ def _datasketch_steps(
 
 
 def run(
-    root: Path | None = None,
+    corpus: Path | None = None,
     repeats: int = 5,
     params: MinHashParams | None = None,
     datasketch_repeats: int = 3,
@@ -104,17 +104,17 @@ def run(
 ) -> dict[str, Any]:
     """Median documents/second of the dedupe step, and the same with datasketch."""
     with _one_cpu(pin) as cpu:
-        return _run(root, repeats, params or MinHashParams(), datasketch_repeats, cpu)
+        return _run(corpus, repeats, params or MinHashParams(), datasketch_repeats, cpu)
 
 
 def _run(
-    root: Path | None,
+    corpus: Path | None,
     repeats: int,
     params: MinHashParams,
     datasketch_repeats: int,
     cpu: int | None,
 ) -> dict[str, Any]:
-    texts = [article.text for article in load_bbc(root)]
+    texts = [article.text for article in load(corpus)]
     n = len(texts)
     total_bytes = sum(len(text.encode("utf-8")) for text in texts)
 
@@ -155,6 +155,7 @@ def _run(
 
     result: dict[str, Any] = {
         "documents": n,
+        "corpus": describe(corpus, n),
         "mean_bytes": total_bytes / n,
         "cpu": cpu,
         "params": params.as_dict(),
@@ -190,7 +191,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     cpu = "unpinned" if result["cpu"] is None else f"pinned to CPU {result['cpu']}"
     rensa_rate = result["rensa_docs_per_second"]
     lines = [
-        f"### Dedupe step speed: {result['documents']} BBC articles "
+        f"### Dedupe step speed: {result['corpus']} "
         f"(mean {result['mean_bytes']:,.0f} bytes), one core ({cpu}), "
         f"median of {result['repeats']}",
         "",
@@ -231,13 +232,13 @@ def to_markdown(result: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=None, help="BBC corpus folder")
+    add_corpus_option(parser)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--datasketch-repeats", type=int, default=3, help="0 to skip")
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     args = parser.parse_args(argv)
     result = run(
-        args.root,
+        args.corpus,
         repeats=args.repeats,
         datasketch_repeats=args.datasketch_repeats,
         pin=not args.no_pin,

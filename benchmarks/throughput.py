@@ -2,6 +2,7 @@
 
     python -m benchmarks.throughput                 # 20,000 files, prints a table
     python -m benchmarks.throughput --files 100000  # the long memory run
+    python -m benchmarks.throughput --corpus DIR    # workload from a BBC-style folder
 
 One run, one machine, same workload: ours end to end (watcher + Celery workers,
 exact and near-duplicate dedupe on), the naive design (one task per file, one
@@ -28,6 +29,7 @@ from typing import Any
 import psycopg
 
 from benchmarks import harness
+from benchmarks.corpus import add_corpus_option, describe, load
 from benchmarks.workload import DropFile, build
 
 
@@ -261,13 +263,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-files", type=int, default=200)
     parser.add_argument("--scaling", action="store_true", help="also run with 1 worker process")
     parser.add_argument("--json", type=Path, help="write all figures to this file")
+    add_corpus_option(parser)
     args = parser.parse_args(argv)
 
-    files = build(args.files)
+    articles = load(args.corpus)
+    files = build(args.files, articles=articles)
     naive_files = files[: args.naive_files] if args.naive_files else files
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "corpus": describe(args.corpus, len(articles)),
     }
     with harness.servers() as servers:
         results["ours"] = run_ours(servers, files, concurrency=2, tag="c2")
@@ -275,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             results["ours_c1"] = run_ours(servers, files, concurrency=1, tag="c1")
         results["naive"] = run_naive(servers, naive_files, concurrency=2)
         results["copy"] = run_copy(servers, results["ours"]["url"])
-        results["latency"] = run_latency(servers, build(args.latency_files, seed=11), rate=10)
+        latency_files = build(args.latency_files, seed=11, articles=articles)
+        results["latency"] = run_latency(servers, latency_files, rate=10)
     ours = results["ours"]
     ours["memory_growth_pct"] = memory_growth(ours.pop("worker_samples"))
     print(render(results))
@@ -296,7 +302,7 @@ def render(r: dict[str, Any]) -> str:
         "| figure | value | target |",
         "|---|---:|---|",
         f"| files dropped | {ours['files']:,} ({ours['documents']:,} documents, "
-        f"{ours['near_duplicates']:,} near-duplicates) | |",
+        f"{ours['near_duplicates']:,} near-duplicates) from {r['corpus']} | |",
         f"| ours, end to end (2 worker processes) | {ours['docs_per_s']:,.0f} docs/s "
         f"({ours['files_per_s']:,.0f} files/s) | ≥ 3,000 docs/s |",
     ]

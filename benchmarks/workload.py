@@ -1,7 +1,9 @@
-"""A realistic drop workload built from the BBC corpus, in the reference format.
+"""A realistic drop workload built from a corpus, in the reference format.
 
+The corpus is the generated one unless the caller passes articles (the
+benchmarks' ``--corpus DIR``, such as the BBC news corpus).
 Mix (by default): ~80% unique articles (each a new combination of paragraphs
-from several BBC articles, so texts are distinct but written the same way),
+from several corpus articles, so texts are distinct but written the same way),
 ~8% exact copies (re-encoded: CRLF or extra spaces, so only normalisation
 makes them equal), ~6% near-copies (retitled, a paragraph dropped, a byline
 added), ~3% originals, ~3% rejects (no date, impossible date, empty body).
@@ -13,7 +15,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from benchmarks.corpus import BbcArticle, load_bbc
+from benchmarks.corpus import Article, load
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +29,9 @@ def _dated(day: date, text: str) -> bytes:
     return f"date {day.isoformat()} {text}\n".encode()
 
 
-def build(count: int, seed: int = 7, articles: list[BbcArticle] | None = None) -> list[DropFile]:
+def build(count: int, seed: int = 7, articles: list[Article] | None = None) -> list[DropFile]:
     rng = random.Random(seed)
-    corpus = articles if articles is not None else load_bbc()
+    corpus = articles if articles is not None else load()
     paragraphs = [p for a in corpus for p in a.body.split("\n\n") if len(p.split()) >= 12]
     files: list[DropFile] = []
     made: list[tuple[date, str]] = []
@@ -70,7 +72,14 @@ def build(count: int, seed: int = 7, articles: list[BbcArticle] | None = None) -
             files.append(DropFile(name, _dated(day, text), "document"))
         else:
             title = rng.choice(corpus).title
-            body = "\n\n".join(rng.sample(paragraphs, rng.randint(4, 9)))
+            # A few hundred words, as a news article, whatever the corpus's paragraph length.
+            words, chosen = rng.randint(250, 750), []
+            for paragraph in rng.sample(paragraphs, 30):
+                chosen.append(paragraph)
+                words -= len(paragraph.split())
+                if words <= 0:
+                    break
+            body = "\n\n".join(chosen)
             text = f"{title}\n\n{body}"
             made.append((day, text))
             files.append(DropFile(name, _dated(day, text), "document"))

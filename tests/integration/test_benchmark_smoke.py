@@ -1,4 +1,7 @@
-"""A small run of the throughput benchmark: it must work end to end; timing is not judged."""
+"""A small run of the throughput benchmark: it must work end to end; timing is not judged.
+
+Its workload comes from the generated corpus (the default): nothing outside the checkout.
+"""
 
 from __future__ import annotations
 
@@ -47,3 +50,4 @@ def test_throughput_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert figures["naive"]["documents"] > 0
     assert figures["latency"]["files"] == 10
     assert "| ours / naive |" in result.stdout.replace("**", "")
+    assert figures["corpus"] == "2,000 generated articles"

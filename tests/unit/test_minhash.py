@@ -21,7 +21,7 @@ from worker.minhash import (
     similarity,
 )
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PARAMS = MinHashParams()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DATE_HEADER = re.compile(r"\A\s*date \d{4}-\d{2}-\d{2}\s*")
