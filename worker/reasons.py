@@ -45,6 +45,20 @@ REASONS: dict[str, tuple[str, str]] = {
         "A JSON field has the wrong type (such as a number where text belongs).",
         "Make title, body, url and source strings (body may be a list of strings).",
     ),
+    "invalid_characters": (
+        "A text field holds a character the database cannot store "
+        "(NUL, or a lone UTF-16 surrogate from a JSON escape).",
+        "Remove the `\\u0000` or unpaired `\\ud800`-`\\udfff` escape from the named field.",
+    ),
+    "gibberish": (
+        "The text forms no words in any language (random letters, binary data read "
+        "through a legacy code page, base64, a hex dump).",
+        "Send readable article text; if it should be readable, save the file as UTF-8.",
+    ),
+    "too_many_records": (
+        "A multi-record file (NDJSON) holds more records than max_records_per_file.",
+        "Split the file (or raise max_records_per_file).",
+    ),
     "too_large": ("The file exceeds max_file_bytes (or its decompressed size does).", "Split it."),
     "symlink": ("The inbox entry is a symbolic link; links are never followed.", "Copy the file."),
     "file_vanished": (

@@ -14,6 +14,7 @@ class ParseOptions:
     max_decompressed_bytes: int = 200 * 1024 * 1024
     min_body_chars: int = 20
     allow_undated: bool = False
+    max_records_per_file: int = 10_000  # NDJSON records; 0 means no cap
 
 
 @dataclass(frozen=True, slots=True)

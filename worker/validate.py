@@ -1,7 +1,8 @@
 """Rules that turn a parsed record into a storable document or a rejection.
 
-Parsers extract; this module judges: date present and plausible, body long
-enough. It also fills the derived fields (word count, language).
+Parsers extract; this module judges: every text field storable, date present and
+plausible, body long enough and made of words. It also fills the derived fields
+(word count, language).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def validate(
 ) -> Document | RecordRejection:
     today = today or date.today()
     record = article.record
-    rejection = _check_date(article, options, today)
+    rejection = _check_characters(article) or _check_date(article, options, today)
     if rejection is not None:
         return rejection
     body = tidy_body(article.body)
@@ -42,6 +43,14 @@ def validate(
             "body_too_short",
             f"The body has {len(body)} characters; at least {options.min_body_chars} "
             "(min_body_chars) are required: send the full article text.",
+            record,
+        )
+    reading = language.read(body)
+    if reading.gibberish is not None:
+        return RecordRejection(
+            "gibberish",
+            f"{reading.gibberish} Send readable article text; if the file should be "
+            "readable, check its encoding (save it as UTF-8).",
             record,
         )
     normalised = normalise(body)
@@ -53,10 +62,41 @@ def validate(
         source=_optional(article.source),
         # Normalising only collapses white space, so its words are the body's words.
         word_count=normalised.count(" ") + 1 if normalised else 0,
-        language=language.detect(body),
+        language=reading.language,
         record=record,
         normalised=normalised,
     )
+
+
+def _check_characters(article: Article) -> RecordRejection | None:
+    """PostgreSQL text holds neither NUL nor a lone UTF-16 surrogate (JSON can escape both)."""
+    fields = (
+        ("title", article.title),
+        ("body", article.body),
+        ("url", article.url),
+        ("source", article.source),
+    )
+    for name, value in fields:
+        if not value:
+            continue
+        position = value.find("\x00")
+        what = "a NUL character (U+0000)"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")  # fails on a surrogate; fast, unlike a regex search
+            except UnicodeEncodeError as exc:
+                if position < 0 or exc.start < position:
+                    position = exc.start
+                    what = f"a lone surrogate (U+{ord(value[exc.start]):04X})"
+        if position >= 0:
+            return RecordRejection(
+                "invalid_characters",
+                f"The field {name!r} holds {what} at character {position + 1}, which "
+                "text in the database cannot store; remove it (in JSON, drop the \\u0000 "
+                "or unpaired \\ud800-\\udfff escape).",
+                article.record,
+            )
+    return None
 
 
 def _check_date(article: Article, options: ParseOptions, today: date) -> RecordRejection | None:

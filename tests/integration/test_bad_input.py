@@ -53,6 +53,14 @@ class Case:
 
 _RNG = random.Random(20240501)
 GOOD_GZIP = gzip.compress(article("gzip"))
+_NOISE = random.Random(0)
+LEGACY_NOISE = bytes(
+    0x20 if _NOISE.random() < 0.25 else _NOISE.randrange(0xC0, 0x100) for _ in range(600)
+)
+HEX_DUMP = "\n".join(
+    f"{offset:08x}: " + " ".join(_NOISE.randbytes(2).hex() for _ in range(8))
+    for offset in range(0, 320, 16)
+)
 
 CASES: list[Case] = [
     # -- rejected, one reason each ------------------------------------------
@@ -155,6 +163,43 @@ CASES: list[Case] = [
         "rejected",
         "missing_date",
     ),
+    Case(  # random Cyrillic letters (cp1251 high bytes): decodes, forms no words
+        "legacy-noise.txt",
+        b"date 2021-05-04\n" + LEGACY_NOISE,
+        "rejected",
+        "gibberish",
+        r"forms no words: capitals and small letters alternate at random",
+    ),
+    Case(
+        "hexdump.json",
+        json.dumps({"date": "2021-05-04", "body": HEX_DUMP}).encode(),
+        "rejected",
+        "gibberish",
+        r"hex dump",
+    ),
+    Case(
+        "nul-title.json",
+        json.dumps(
+            {"date": "2021-05-04", "title": "Ferry\u0000news", "body": "The nul case."}
+        ).encode(),
+        "rejected",
+        "invalid_characters",
+        r"field 'title' holds a NUL character",
+    ),
+    Case(
+        "surrogate-body.json",
+        b'{"date": "2021-05-04", "body": "A lone surrogate \\ud800 in the body text."}',
+        "rejected",
+        "invalid_characters",
+        r"field 'body' holds a lone surrogate \(U\+D800\)",
+    ),
+    Case(
+        "too-many.ndjson",
+        b"{}\n" * 10_001,  # the default max_records_per_file is 10,000
+        "rejected",
+        "too_many_records",
+        r"more than 10000 records .* max_records_per_file \(10000\)",
+    ),
     # -- good files, in every supported shape ----------------------------------
     Case("plain.txt", article("plain"), "stored", body="the plain question"),
     Case(
@@ -247,6 +292,14 @@ CASES += [
         "\n".join(x if isinstance(x, str) else json.dumps(x) for x in NDJSON_LINES).encode(),
         "stored",
         detail=r"6 records: 2 stored, 1 duplicate, 3 rejected\.",
+    ),
+    Case(
+        "bad-chars.ndjson",
+        b'{"date": "2021-03-05", "body": "A clean record next to a bad one."}\n'
+        b'{"date": "2021-03-05", "body": "A record with a \\u0000 inside."}\n',
+        "stored",
+        detail=r"2 records: 1 stored, 0 duplicate, 1 rejected\.",
+        body="A clean record next to a bad one.",
     ),
     Case(  # compressed, with a BOM and Windows line endings
         "export.jsonl.gz",
@@ -465,6 +518,17 @@ def test_ndjson_gives_each_record_its_own_fate(catalogue: Catalogue) -> None:
         (1, "missing_body"),
         (2, "malformed_json"),
     ]
+
+
+def test_bad_characters_reject_only_their_record(catalogue: Catalogue) -> None:
+    row = catalogue.row("bad-chars.ndjson")
+    rejected = query(
+        catalogue.stack.database_url,
+        "SELECT record_no, reason, detail FROM rejections WHERE file_id = %s",
+        (row["id"],),
+    )
+    assert [(r["record_no"], r["reason"]) for r in rejected] == [(2, "invalid_characters")]
+    assert "field 'body' holds a NUL character" in rejected[0]["detail"]
 
 
 def test_names_are_recorded_exactly(catalogue: Catalogue) -> None:

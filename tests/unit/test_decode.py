@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import unicodedata
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,6 @@ from worker import decode as decode_module
 from worker.decode import decode
 from worker.errors import Rejected
 from worker.reasons import REASONS
-
-BBC = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "bbc"
 
 TEXT = "date 2020-11-11 Crème brûlée — “quoted” and £5.\n\nSecond paragraph."
 
@@ -45,11 +42,17 @@ def test_unicode_encodings(raw: bytes) -> None:
 
 
 def test_latin1_bbc_article_keeps_pound_sign() -> None:
-    raw = (BBC / "sport" / "199.txt").read_bytes()
+    # Like the BBC corpus's sport/199.txt: a title line, then prose saved as Latin-1.
+    raw = (
+        "United sack Mills\n\n"
+        "United have sacked striker Tom Mills after he failed a drugs test.\n\n"
+        "The 25-year-old, a £15.8m signing from Parma last season, tested positive for a "
+        "banned substance in October and may face a long suspension.\n"
+    ).encode("latin-1")
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     text = decode(raw)
-    assert text.startswith("Chelsea sack Mutu\n")
+    assert text.startswith("United sack Mills\n")
     assert "a £15.8m signing from Parma" in text
 
 

@@ -18,9 +18,7 @@ from worker.parse import html, json_article, parse_file
 from worker.reasons import REASONS
 from worker.records import Article, ParseOptions, RecordRejection
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-SAMPLES = sorted((SHARED / "samples").glob("*.txt"))
-BBC = SHARED / "corpora" / "bbc"
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.txt"))
 
 OPTIONS = ParseOptions()
 UNDATED = ParseOptions(allow_undated=True)
@@ -151,10 +149,16 @@ def test_text_without_header_is_undated_when_allowed() -> None:
 
 
 def test_bbc_article_undated_and_latin1() -> None:
-    path = BBC / "sport" / "199.txt"
-    assert rejected(path.read_bytes(), "sport/199.txt").code == "missing_date"
-    article = one(path.read_bytes(), "sport/199.txt", UNDATED)
-    assert article.body.startswith("Chelsea sack Mutu\n\nChelsea have sacked Adrian Mutu")
+    # As the BBC corpus's sport/199.txt: title, blank line, body; no date; Latin-1.
+    raw = (
+        "United sack Mills\n\n"
+        "United have sacked striker Tom Mills after he failed a drugs test.\n\n"
+        "The 25-year-old, a £15.8m signing from Parma last season, tested positive for a "
+        "banned substance in October and may face a long suspension.\n"
+    ).encode("latin-1")
+    assert rejected(raw, "sport/199.txt").code == "missing_date"
+    article = one(raw, "sport/199.txt", UNDATED)
+    assert article.body.startswith("United sack Mills\n\nUnited have sacked striker Tom Mills")
     assert "£15.8m" in article.body
 
 

@@ -14,7 +14,7 @@ from worker.reasons import REASONS
 from worker.records import Article, Document, ParseOptions, RecordRejection
 from worker.validate import tidy_body, validate
 
-SAMPLES = sorted((Path(__file__).resolve().parents[3] / "shared" / "samples").glob("*.txt"))
+SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.txt"))
 
 TODAY = date(2024, 6, 15)
 OPTIONS = ParseOptions()
@@ -157,5 +157,8 @@ def test_every_reason_has_meaning_and_action() -> None:
         "corrupt_archive",
         "missing_body",
         "invalid_field",
+        "invalid_characters",
+        "gibberish",
+        "too_many_records",
     ]:
         assert code in REASONS

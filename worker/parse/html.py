@@ -17,17 +17,33 @@ from worker.errors import Rejected
 from worker.parse.dates import parse_iso_date
 from worker.records import Article, ParseOptions
 
-# Markup we accept as an HTML page when it opens the file (comments allowed first).
+# Markup we accept as an HTML page when it opens the file, after any comments
+# (skipped by `looks_like_html`: `(?:<!--.*?-->\s*)*` in a regex backtracks
+# exponentially over a run of empty comments that no tag follows).
 _HTML_START = re.compile(
-    r"\s*(?:<!--.*?-->\s*)*(?:<\?xml[^>]*>\s*)?"
+    r"(?:<\?xml[^>]*>\s*)?"
     r"<(?:!doctype\s+html|html|head|body|meta|title|article|main|section|div|p|h1|header)[\s>/]",
-    re.IGNORECASE | re.DOTALL,
+    re.IGNORECASE,
 )
+_SPACE = re.compile(r"\s*")
 _PARAGRAPH_SPLIT = re.compile(r"\n+")
+_HEAD_CHARS = 4096
 
 
 def looks_like_html(text: str) -> bool:
-    return _HTML_START.match(text[:4096]) is not None
+    head = text[:_HEAD_CHARS]
+    at = _skip_space(head, 0)
+    while head.startswith("<!--", at):  # one pass over the comments: linear
+        end = head.find("-->", at + 4)
+        if end < 0:
+            return False
+        at = _skip_space(head, end + 3)
+    return _HTML_START.match(head, at) is not None
+
+
+def _skip_space(text: str, at: int) -> int:
+    match = _SPACE.match(text, at)
+    return match.end() if match else at
 
 
 def parse(text: str, options: ParseOptions) -> Article:
