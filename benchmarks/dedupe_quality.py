@@ -36,8 +36,14 @@ from typing import Any
 
 from benchmarks.corpus import add_corpus_option, describe, generated, load_bbc
 from benchmarks.generated import Corpus
-from worker.dedupe import normalise
-from worker.minhash import Fingerprint, MinHashParams, fingerprint_normalised, shingles, similarity
+from worker.dedupe.minhash import (
+    Fingerprint,
+    MinHashParams,
+    fingerprint_normalised,
+    shingles,
+    similarity,
+)
+from worker.dedupe.normalise import normalise
 
 Pair = tuple[int, int]
 

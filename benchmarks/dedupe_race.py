@@ -39,10 +39,11 @@ from typing import Any
 import psycopg
 
 from benchmarks.corpus import Article, add_corpus_option, describe, load
-from worker import migrate
+from worker.db import migrate
+from worker.dedupe.minhash import MinHashParams, fingerprint, similarity
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
-from worker.inbox import Claim, claim
-from worker.minhash import MinHashParams, fingerprint, similarity
+from worker.files.claims import Claim
+from worker.files.spool import claim_now
 from worker.settings import Settings
 
 PARAMS = MinHashParams()
@@ -176,7 +177,8 @@ def run(
 
         _wait(ready, 120, "workers ready")
 
-        from worker.celery_app import TASK_BATCH, create
+        from worker.broker.app import create
+        from worker.constants import TASK_BATCH
 
         app = create(settings)
         started = time.perf_counter()
@@ -226,10 +228,7 @@ def _spool(settings: Settings, texts: list[list[str]]) -> list[Claim]:
             path = settings.inbox_dir / f"g{g:04d}" / f"c{c}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(dated(body))
-            taken = claim(settings.inbox_dir, settings.spool_dir, path)
-            if taken is None:
-                raise RuntimeError(f"could not claim {path}")
-            claims.append(taken)
+            claims.append(claim_now(settings, path.relative_to(settings.inbox_dir).as_posix()))
     return claims
 
 

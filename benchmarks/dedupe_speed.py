@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import add_corpus_option, describe, load
-from worker.dedupe import normalise, sha256_of_normalised
-from worker.minhash import MinHashParams, band_keys, fingerprints, shingles
+from worker.dedupe.minhash import MinHashParams, band_keys, fingerprints, shingles
+from worker.dedupe.normalise import normalise, sha256_of_normalised
 
 TARGET_DOCS_PER_SECOND = 2000.0
 BATCH_SIZE = 200  # files per task, as batch_max_files

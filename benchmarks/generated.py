@@ -28,8 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from benchmarks.vocabulary import QUOTES, SENTENCES, SYNONYMS, TITLES, TOPIC_WORDS, WORDS
-from worker.dedupe import normalise
-from worker.minhash import shingles
+from worker.dedupe.minhash import shingles
+from worker.dedupe.normalise import normalise
 
 __all__ = ["Corpus", "Related", "generate", "jaccard"]
 

@@ -18,7 +18,8 @@ import psutil
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database
+from worker.db.databases import create_database
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 
 
 @dataclass

@@ -14,11 +14,12 @@ from pathlib import Path
 import psycopg
 from celery import Celery
 
+from worker.dedupe.minhash import MinHashParams, fingerprint
 from worker.errors import Rejected
-from worker.minhash import MinHashParams, fingerprint
+from worker.fates import Verdict
 from worker.parse import parse_file
-from worker.records import ParseOptions, RecordRejection
-from worker.validate import validate
+from worker.parse.validate import validate
+from worker.records import ParseOptions
 
 app = Celery("naive", broker=os.environ.get("NAIVE_BROKER_URL", "redis://127.0.0.1:6379/1"))
 app.conf.update(
@@ -54,17 +55,15 @@ def ingest_file(path: str, claim_id: str) -> None:
         ).fetchone()[0]  # type: ignore[index]
         try:
             items = parse_file(raw, path, _options)
-            checked = [
-                i if isinstance(i, RecordRejection) else validate(i, _options) for i in items
-            ]
+            checked = [i if isinstance(i, Verdict) else validate(i, _options) for i in items]
         except Rejected as exc:
-            checked = [RecordRejection(exc.code, exc.detail)]
+            checked = [Verdict.rejected(exc.reason, exc.detail)]
         first = checked[0]
-        if isinstance(first, RecordRejection):
+        if isinstance(first, Verdict):
             conn.execute(
                 "UPDATE ingest_files SET status='rejected', reason=%s, detail=%s, "
                 "finished_at=clock_timestamp() WHERE id=%s",
-                (first.code, first.detail, file_id),
+                (first.reason, first.detail, file_id),
             )
             return
         key = fingerprint(first.body, _params).content_sha256

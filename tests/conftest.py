@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import Stack, server_dir
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
+from worker.db.databases import create_database, drop_database
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 
 # The three reference articles ship with the project; nothing is read from ../shared.
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"

@@ -26,8 +26,8 @@ from benchmarks.corpus import default_bbc_root
 from benchmarks.corpus import from_files as articles_of
 from benchmarks.dedupe_quality import exact_jaccard_pairs
 from benchmarks.generated import generate
-from worker.dedupe import normalise
-from worker.minhash import shingles
+from worker.dedupe.minhash import shingles
+from worker.dedupe.normalise import normalise
 
 BBC = default_bbc_root()
 TOPICS = ("business", "entertainment", "politics", "sport", "tech")

@@ -17,6 +17,11 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg.rows import dict_row
 
+from worker.files.claims import Claim
+from worker.files.safe import open_root
+from worker.files.spool import claim_now, pending_claims, prepare_folders, spool_parts
+from worker.settings import Settings
+
 T = TypeVar("T")
 
 
@@ -162,3 +167,40 @@ class Stack:
     def spool_files(self) -> list[Path]:
         spool = self.work / "spool"
         return [p for p in spool.rglob("*") if p.is_file()] if spool.exists() else []
+
+
+# -- claims without a watcher (pipeline tests) ---------------------------------
+
+
+def drop_and_claim(settings: Settings, name: str, data: bytes | str) -> Claim:
+    """Write a file into the inbox and claim it as the watcher would."""
+    prepare_folders(settings)
+    path = settings.inbox_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return claim_now(settings, name)
+
+
+def spool_entry(spool: Path, item: Claim) -> Path:
+    """Where a claim sits in the spool folder."""
+    return spool.joinpath(*spool_parts(item))
+
+
+def pending(spool: Path) -> list[Claim]:
+    """Every claim in the spool folder, oldest first."""
+    if not spool.is_dir():
+        return []
+    fd = open_root(spool)
+    try:
+        return pending_claims(fd)
+    finally:
+        os.close(fd)
+
+
+def sidecar_of(work: Path, moved: Path | bytes) -> Path:
+    """The `.error.json` of a file moved to `moved` under the files folder `work`."""
+    if isinstance(moved, bytes):
+        relative = os.fsdecode(moved)[len(str(work)) + 1 :]
+    else:
+        relative = moved.relative_to(work).as_posix()
+    return work / "errors" / f"{relative}.error.json"

@@ -19,6 +19,10 @@ class DatabaseUnavailable(TransientError):
     """The database could not be reached or aborted the transaction retryably."""
 
 
+class DiskFull(TransientError):
+    """No space left where an outcome goes: the file waits in the spool, nothing half done."""
+
+
 class ConfigurationError(IngestError):
     """Settings or deployed state that an operator must fix; never retried."""
 
@@ -26,8 +30,8 @@ class ConfigurationError(IngestError):
 class Rejected(IngestError):
     """The input is bad: permanent, recorded with a stable code and a detail."""
 
-    def __init__(self, code: str, detail: str, record: int | None = None) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+    def __init__(self, reason: str, detail: str, record: int | None = None) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
         self.detail = detail
         self.record = record

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -70,35 +70,37 @@ def batch_timer() -> Iterator[None]:
         yield
 
 
-class QueueDepth(Collector):
-    """`ingest_queue_depth`: batches waiting in the broker's `ingest` queue, at scrape time."""
+#: (batches waiting, batches taken and not acknowledged), or None if the broker is down.
+Depth = Callable[[], tuple[int, int] | None]
 
-    def __init__(self, broker_url: str | None) -> None:
-        self.broker_url = broker_url
+
+class QueueDepth(Collector):
+    """`ingest_queue_depth` and `ingest_queue_unacked`, read from the broker at scrape time."""
+
+    def __init__(self, depth: Depth) -> None:
+        self.depth = depth
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        from worker.status import queue_depth
-
-        depth = queue_depth(self.broker_url)
+        found = self.depth()
         waiting = GaugeMetricFamily(
             "ingest_queue_depth", "Batches waiting in the broker queue `ingest`"
         )
         unacked = GaugeMetricFamily(
             "ingest_queue_unacked", "Batches taken by workers and not yet acknowledged"
         )
-        if depth["error"] is None:
-            waiting.add_metric([], depth["waiting"])
-            unacked.add_metric([], depth["unacked"])
+        if found is not None:
+            waiting.add_metric([], found[0])
+            unacked.add_metric([], found[1])
         yield waiting
         yield unacked
 
 
-def serve_watcher(settings: Settings) -> None:
+def serve_watcher(settings: Settings, depth: Depth) -> None:
     if not settings.watcher_metrics_port:
         return
     from prometheus_client import REGISTRY
 
-    REGISTRY.register(QueueDepth(settings.broker_url))
+    REGISTRY.register(QueueDepth(depth))
     start_http_server(settings.watcher_metrics_port, addr=settings.metrics_host)
     log.info(
         "watcher metrics on %s:%d/metrics", settings.metrics_host, settings.watcher_metrics_port
@@ -112,7 +114,7 @@ def worker_environment(settings: Settings, env: dict[str, str]) -> dict[str, str
     return env
 
 
-def serve_worker(settings: Settings) -> None:
+def serve_worker(settings: Settings, depth: Depth) -> None:
     """In the Celery parent, once the pool is up: serve the sum over every child."""
     folder = os.environ.get(MULTIPROC_ENV)
     if not settings.worker_metrics_port or not folder:
@@ -121,7 +123,7 @@ def serve_worker(settings: Settings) -> None:
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
-    registry.register(QueueDepth(settings.broker_url))
+    registry.register(QueueDepth(depth))
     start_http_server(settings.worker_metrics_port, addr=settings.metrics_host, registry=registry)
     log.info(
         "worker metrics on %s:%d/metrics (%s)",

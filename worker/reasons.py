@@ -1,6 +1,6 @@
 """Stable reason codes: the machine-readable half of every rejection or failure.
 
-The README's table is generated from this mapping, so code and docs agree.
+The README's table lists every code (a test checks it against this mapping).
 Codes never change meaning once released; add new ones instead.
 """
 
@@ -82,6 +82,11 @@ REASONS: dict[str, tuple[str, str]] = {
     "attempts_exhausted": (
         "Processing was interrupted (worker killed or timed out) on every attempt.",
         "Inspect the file; `ingest retry` after a fix.",
+    ),
+    "store_error": (
+        "PostgreSQL refused to store this file's data (the other files of its batch were "
+        "stored without it).",
+        "Report it with the file; `ingest retry` after a fix.",
     ),
 }
 

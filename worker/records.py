@@ -45,12 +45,3 @@ class Document:
     # The body as dedupe sees it (worker.dedupe.normalise), computed once here;
     # not stored, and not part of the document's identity.
     normalised: str = field(default="", repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordRejection:
-    """A record (or a whole file when `record` is None) that failed a rule."""
-
-    code: str
-    detail: str
-    record: int | None = None

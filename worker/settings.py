@@ -18,15 +18,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from worker.constants import SPOOL_FOLDER
 from worker.errors import ConfigurationError
 from worker.records import ParseOptions
-
-OUTCOME_FOLDERS = {
-    "stored": "processed",
-    "duplicate": "duplicates",
-    "rejected": "rejected",
-    "failed": "failed",
-}
 
 
 def config_file() -> Path:
@@ -70,13 +64,14 @@ class Settings(BaseSettings):
     task_time_limit_s: int = 300
     max_attempts: int = 3
     parse_time_limit_s: float = 60.0  # per file; 0 disables (the task time limit remains)
-    db_pool_size: int = 2
+    db_pool_size: int = 1  # connections per worker process: a batch uses one
 
     # Input rules.
     max_file_bytes: int = 50 * 1024 * 1024
     max_decompressed_bytes: int = 200 * 1024 * 1024
     min_body_chars: int = 20
     allow_undated: bool = False
+    max_records_per_file: int = 10_000  # NDJSON records per file; 0 = no cap
 
     # Operations.
     log_level: str = "INFO"
@@ -134,10 +129,7 @@ class Settings(BaseSettings):
 
     @property
     def spool_dir(self) -> Path:
-        return self.work_dir / "spool"
-
-    def outcome_dir(self, status: str) -> Path:
-        return self.work_dir / OUTCOME_FOLDERS[status]
+        return self.work_dir / SPOOL_FOLDER
 
     @property
     def state_dir(self) -> Path:
@@ -165,6 +157,7 @@ class Settings(BaseSettings):
             max_decompressed_bytes=self.max_decompressed_bytes,
             min_body_chars=self.min_body_chars,
             allow_undated=self.allow_undated,
+            max_records_per_file=self.max_records_per_file,
         )
 
 

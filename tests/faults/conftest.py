@@ -17,7 +17,8 @@ import redis
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.support import Stack, server_dir
-from worker.embedded import EmbeddedPostgres, EmbeddedValkey, create_database, drop_database
+from worker.db.databases import create_database, drop_database
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 
 # A data path too long for a Unix socket name makes the embedded PostgreSQL put its
 # socket in a private temp folder apart from its data; test_unreadable opens that

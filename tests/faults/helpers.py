@@ -14,8 +14,7 @@ from typing import Any
 
 import redis
 
-from tests.support import Stack, query, wait_for
-from worker.inbox import pending_claims, spool_path
+from tests.support import Stack, pending, query, spool_entry, wait_for
 
 FINAL = {"stored", "duplicate", "rejected", "failed"}
 
@@ -70,11 +69,11 @@ def queued_claims(client: redis.Redis, queue: str = "ingest") -> Counter[str]:
 def spool_claims(stack: Stack) -> dict[str, Path]:
     """Name as dropped -> its path in the spool, for every claim without a final move."""
     spool = stack.work / "spool"
-    return {c.name: spool_path(spool, c) for c in pending_claims(spool)}
+    return {c.name: spool_entry(spool, c) for c in pending(spool)}
 
 
 def spool_claim_ids(stack: Stack) -> set[str]:
-    return {c.claim_id for c in pending_claims(stack.work / "spool")}
+    return {c.claim_id for c in pending(stack.work / "spool")}
 
 
 def kill_group(process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:

@@ -24,7 +24,7 @@ from tests.faults.helpers import (
     spool_claims,
     start_worker_without_dac_override,
 )
-from tests.support import wait_for
+from tests.support import sidecar_of, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -73,6 +73,6 @@ def test_unreadable_vanished_and_replaced_files(
     assert "Permission denied" in fates(stack)["perm.txt"]["detail"]
     rejected = stack.work / "rejected"
     for name in ("perm.txt", "fifo.txt", "dir.txt", "link.txt"):
-        assert (rejected / f"{name}.error.json").is_file(), name
+        assert sidecar_of(stack.work, rejected / name).is_file(), name
     assert not stack.spool_files()
     assert worker.poll() is None, "the worker crashed"

@@ -3,7 +3,7 @@
 Every case below is dropped, together with good files, into the inbox of one
 real watcher + Celery worker over real PostgreSQL and Valkey. Each test then
 checks one promise: the ledger fate and reason, a detail a person can act on,
-the `.error.json` sidecar next to the rejected file, that the good files were
+the `.error.json` sidecar (under errors/) of the rejected file, that the good files were
 stored, and that neither process died on the way.
 """
 
@@ -22,8 +22,9 @@ from typing import Any
 
 import pytest
 
-from tests.support import Stack, query, wait_for
-from worker.embedded import EmbeddedValkey, create_database, drop_database
+from tests.support import Stack, query, sidecar_of, wait_for
+from worker.db.databases import create_database, drop_database
+from worker.embedded import EmbeddedValkey
 from worker.reasons import REASONS
 
 MAX_FILE_BYTES = 200_000
@@ -416,7 +417,7 @@ def test_each_case_gets_its_fate(catalogue: Catalogue, case: Case) -> None:
         assert row["document_id"] is None
         moved = catalogue.stack.work / "rejected" / case.name
         assert moved.read_bytes() == case.data
-        sidecar = json.loads(Path(f"{moved}.error.json").read_text("utf-8"))
+        sidecar = json.loads(sidecar_of(catalogue.stack.work, moved).read_text("utf-8"))
         assert sidecar["reason"] == case.reason
         assert sidecar["detail"] == row["detail"]
         assert sidecar["name"] == case.name
@@ -425,7 +426,7 @@ def test_each_case_gets_its_fate(catalogue: Catalogue, case: Case) -> None:
         assert re.search(case.detail, row["detail"] or "."), row["detail"]
         moved = catalogue.stack.work / "processed" / case.name
         assert moved.read_bytes() == case.data
-        assert not Path(f"{moved}.error.json").exists()
+        assert not sidecar_of(catalogue.stack.work, moved).exists()
         assert row["sha256"] and row["size"] == len(case.data)
 
 
@@ -512,7 +513,9 @@ def test_ndjson_gives_each_record_its_own_fate(catalogue: Catalogue) -> None:
     assert (catalogue.stack.work / "processed" / "records.ndjson").exists()
     # The all-bad file lists every record in its sidecar.
     sidecar = json.loads(
-        (catalogue.stack.work / "rejected" / "all-bad.ndjson.error.json").read_text("utf-8")
+        (catalogue.stack.work / "errors" / "rejected" / "all-bad.ndjson.error.json").read_text(
+            "utf-8"
+        )
     )
     assert [(r["record"], r["reason"]) for r in sidecar["records"]] == [
         (1, "missing_body"),
@@ -544,7 +547,7 @@ def test_names_are_recorded_exactly(catalogue: Catalogue) -> None:
         with open(moved, "rb") as handle:  # the bytes of the name survive on disk
             assert handle.read() == data
         if status == "rejected":
-            with open(moved + b".error.json", "rb") as handle:
+            with open(sidecar_of(catalogue.stack.work, moved), "rb") as handle:
                 sidecar = json.loads(handle.read().decode("utf-8"))
             assert sidecar["name"] == _db_name(raw) and sidecar["reason"] == reason
 
@@ -556,7 +559,7 @@ def test_symlink_is_rejected_and_never_followed(catalogue: Catalogue) -> None:
     assert row["sha256"] is None  # nothing was read through it
     moved = catalogue.stack.work / "rejected" / "link.txt"
     assert moved.is_symlink()
-    sidecar = json.loads(Path(f"{moved}.error.json").read_text("utf-8"))
+    sidecar = json.loads(sidecar_of(catalogue.stack.work, moved).read_text("utf-8"))
     assert (sidecar["reason"], sidecar["name"]) == ("symlink", "link.txt")
     after = catalogue.outside.stat()
     before = catalogue.outside_stat
@@ -576,7 +579,7 @@ def test_fifo_gets_a_fate_without_blocking(catalogue: Catalogue) -> None:
     assert _sentence(row["detail"])
     moved = catalogue.stack.work / "rejected" / "pipe.txt"
     assert os.path.lexists(moved)
-    sidecar = json.loads(Path(f"{moved}.error.json").read_text("utf-8"))
+    sidecar = json.loads(sidecar_of(catalogue.stack.work, moved).read_text("utf-8"))
     assert sidecar["reason"] == "not_a_file"
 
 

@@ -19,10 +19,10 @@ from benchmarks.dedupe_quality import exact_jaccard_pairs
 from benchmarks.generated import generate, jaccard
 from tests.corpus_helpers import LINK_FLOOR, Case, case, corpus_labels, dated, day_for
 from tests.support import Stack, query, wait_for
-from worker.decode import decode
-from worker.dedupe import normalise
-from worker.language import detect
-from worker.minhash import shingles
+from worker.dedupe.minhash import shingles
+from worker.dedupe.normalise import normalise
+from worker.parse.decode import decode
+from worker.parse.language import detect
 
 # --- the generator ---------------------------------------------------------------------
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import psycopg
 
-from tests.integration.test_pipeline import drop_and_claim, make_settings
-from tests.support import Stack, ingest_env
-from worker import feed
-from worker.feed import START, Cursor
-from worker.pipeline import process_batch
+from tests.integration.test_pipeline import make_settings
+from tests.support import Stack, drop_and_claim, ingest_env
+from worker.db import feed
+from worker.db.feed import START, Cursor
+from worker.pipeline.batch import process_batch
 
 
 def write_document(conn: psycopg.Connection[Any], title: str = "t") -> int:

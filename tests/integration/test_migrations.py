@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tests.support import query
-from worker import migrate
+from worker.db import migrate
 
 
 def test_migrate_is_idempotent_and_recorded(database_url: str) -> None:

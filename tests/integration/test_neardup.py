@@ -19,13 +19,13 @@ import pytest
 
 from benchmarks.corpus import load
 from benchmarks.dedupe_race import build_groups, dated
-from tests.support import Stack, ingest_env, query
-from worker import neardup
+from tests.support import Stack, drop_and_claim, ingest_env, query
+from worker.dedupe import neardup
+from worker.dedupe.minhash import MinHashParams, fingerprint, similarity
 from worker.errors import ConfigurationError
-from worker.inbox import Claim, claim
-from worker.minhash import MinHashParams, fingerprint, similarity
+from worker.files.claims import Claim
 from worker.parse.dated_text import parse
-from worker.pipeline import process_batch
+from worker.pipeline.batch import process_batch
 from worker.records import ParseOptions
 from worker.settings import Settings
 
@@ -36,15 +36,6 @@ def make_settings(tmp_path: Path, database_url: str) -> Settings:
     settings = Settings(database_url=database_url, inbox=tmp_path / "inbox", db_pool_size=5)
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
     return settings
-
-
-def drop_and_claim(settings: Settings, name: str, data: bytes | str) -> Claim:
-    path = settings.inbox_dir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.encode() if isinstance(data, str) else data)
-    taken = claim(settings.inbox_dir, settings.spool_dir, path)
-    assert taken is not None
-    return taken
 
 
 def ingest(settings: Settings, name: str, data: bytes | str) -> str:

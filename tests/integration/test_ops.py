@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.integration.test_pipeline import drop_and_claim
-from tests.support import Stack, query, wait_for
-from worker.pipeline import process_batch
+from tests.support import Stack, drop_and_claim, query, wait_for
+from worker.ops.status import report
+from worker.pipeline.batch import process_batch
 from worker.settings import Settings
-from worker.status import report
 
 UNDATED = b"An article without its date line, long enough to be judged on its merits.\n"
 
@@ -109,7 +108,8 @@ def test_retry_runs_failed_files_again_under_their_ledger_row(
     claims = [drop_and_claim(failing, p.name, p.read_bytes()) for p in samples[:2]]
     assert set(process_batch(failing, claims).fates.values()) == {"failed"}
     failed_dir = stack.work / "failed"
-    assert len(files_in(failed_dir)) == 4  # two files and their sidecars
+    assert len(files_in(failed_dir)) == 2
+    assert len(files_in(stack.work / "errors" / "failed")) == 2  # and their sidecars
     before = {f["id"]: f for f in stack.files()}
 
     stack.start()
@@ -124,6 +124,7 @@ def test_retry_runs_failed_files_again_under_their_ledger_row(
     assert {f["id"] for f in files} == set(before), "same ledger rows, no new ones"
     assert all(f["attempts"] == 1 and f["reason"] is None for f in files)
     assert files_in(failed_dir) == []
+    assert files_in(stack.work / "errors" / "failed") == []  # no sidecar left behind
     wait_for(lambda: len(files_in(stack.work / "processed")) == 2, what="processed files")
     assert ingest_json(stack, "retry") == []  # nothing left to retry
 
@@ -164,7 +165,8 @@ def test_rejected_list_release_and_prune(stack: Stack, samples: list[Path]) -> N
     stack.drop(samples[0].name, samples[0].read_bytes())
     stack.wait_finished(2)
     rejected_dir = stack.work / "rejected"
-    wait_for(lambda: len(files_in(rejected_dir)) == 2, what="rejected file and sidecar")
+    wait_for(lambda: len(files_in(rejected_dir)) == 1, what="the rejected file")
+    assert len(files_in(stack.work / "errors" / "rejected")) == 1  # its sidecar
 
     [listed] = ingest_json(stack, "rejected")
     assert (listed["name"], listed["reason"]) == ("news/undated.txt", "missing_date")
@@ -181,12 +183,12 @@ def test_rejected_list_release_and_prune(stack: Stack, samples: list[Path]) -> N
         "rejected",
         "stored",
     ]
-    assert files_in(rejected_dir) == []
+    assert files_in(rejected_dir) == [] and files_in(stack.work / "errors" / "rejected") == []
     wait_for(lambda: len(files_in(stack.work / "processed")) == 2, what="processed files")
 
     # Retention: processed files go at once, rejected ones are kept; spool and inbox untouched.
     stack.drop("dated-later.txt", b"date 2021-01-01 " + UNDATED[:10])  # too short: rejected
-    wait_for(lambda: len(files_in(rejected_dir)) == 2, what="a rejected file to keep")
+    wait_for(lambda: len(files_in(rejected_dir)) == 1, what="a rejected file to keep")
     stack.stop()
     spool_file = stack.work / "spool" / "0000000000000001-deadbeef" / "waiting.txt"
     spool_file.parent.mkdir(parents=True)
@@ -202,6 +204,6 @@ def test_rejected_list_release_and_prune(stack: Stack, samples: list[Path]) -> N
     pruned = ingest_json(stack, "prune", **env)
     assert len(pruned) == 2 and {p["fate"] for p in pruned} == {"stored"}
     assert files_in(stack.work / "processed") == []
-    assert len(files_in(rejected_dir)) == 2
+    assert len(files_in(rejected_dir)) == 1
     assert spool_file.is_file() and inbox_file.is_file()
     assert os.path.isdir(stack.work / "processed")

@@ -6,23 +6,13 @@ import json
 import threading
 from pathlib import Path
 
-from tests.support import query
-from worker.inbox import Claim, claim
-from worker.pipeline import process_batch
+from tests.support import drop_and_claim, query, sidecar_of
+from worker.pipeline.batch import process_batch
 from worker.settings import Settings
 
 
 def make_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(database_url=database_url, inbox=tmp_path / "inbox", db_pool_size=4)
-
-
-def drop_and_claim(settings: Settings, name: str, data: bytes) -> Claim:
-    path = settings.inbox_dir / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    taken = claim(settings.inbox_dir, settings.spool_dir, path)
-    assert taken is not None
-    return taken
 
 
 def test_samples_are_stored_with_dates_and_bodies(
@@ -38,7 +28,7 @@ def test_samples_are_stored_with_dates_and_bodies(
     assert first.startswith("Chrissy Teigen and John Legend appreciate the “love and support”")
     assert first.endswith("make their voices heard.”")
     assert "\n\nThe 34-year-old model" in first  # paragraph breaks kept
-    processed = settings.outcome_dir("stored")
+    processed = settings.work_dir / "processed"
     assert sorted(p.name for p in processed.iterdir()) == sorted(p.name for p in samples)
     assert not any(settings.spool_dir.rglob("*.txt"))
 
@@ -61,7 +51,7 @@ def test_exact_duplicate_points_at_the_first_document(
         "status": "duplicate",
         "document_id": docs[0]["id"],
     }
-    assert (settings.outcome_dir("duplicate") / "again" / "copy.txt").exists()
+    assert (settings.work_dir / "duplicates" / "again" / "copy.txt").exists()
 
 
 def test_duplicates_within_one_batch(
@@ -83,9 +73,9 @@ def test_rejected_file_gets_reason_detail_and_sidecar(tmp_path: Path, database_u
     row = query(database_url, "SELECT status, reason, detail, document_id FROM ingest_files")[0]
     assert row["status"] == "rejected" and row["reason"] == "missing_date"
     assert row["detail"] and row["document_id"] is None
-    rejected = settings.outcome_dir("rejected")
+    rejected = settings.work_dir / "rejected"
     assert (rejected / "no date.txt").exists()
-    sidecar = json.loads((rejected / "no date.txt.error.json").read_text())
+    sidecar = json.loads(sidecar_of(settings.work_dir, rejected / "no date.txt").read_text())
     assert sidecar["reason"] == "missing_date" and sidecar["name"] == "no date.txt"
 
 

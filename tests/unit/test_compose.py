@@ -728,9 +728,9 @@ def test_flower_logs_in_and_stays_on_loopback(services: dict[str, dict[str, Any]
 def cli_subcommands(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     monkeypatch.syspath_prepend(str(ROOT))  # the repo's package, installed or not
     try:
-        cli = importlib.import_module("worker.cli")
+        cli = importlib.import_module("worker.cli.main")
     except ImportError as exc:
-        pytest.fail(f"cannot import worker.cli (expected build_parser() there): {exc!r}")
+        pytest.fail(f"cannot import worker.cli.main (expected build_parser() there): {exc!r}")
     parser = cli.build_parser()
     assert isinstance(parser, argparse.ArgumentParser)
     choices: set[str] = set()

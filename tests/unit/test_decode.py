@@ -9,8 +9,8 @@ import zlib
 import pytest
 
 from worker import decode as decode_module
-from worker.decode import decode
 from worker.errors import Rejected
+from worker.parse.decode import decode
 from worker.reasons import REASONS
 
 TEXT = "date 2020-11-11 Crème brûlée — “quoted” and £5.\n\nSecond paragraph."
@@ -19,7 +19,7 @@ TEXT = "date 2020-11-11 Crème brûlée — “quoted” and £5.\n\nSecond para
 def rejected(raw: bytes) -> Rejected:
     with pytest.raises(Rejected) as info:
         decode(raw)
-    assert info.value.code in REASONS
+    assert info.value.reason in REASONS
     assert info.value.detail.endswith(".")
     return info.value
 
@@ -115,14 +115,14 @@ def test_stray_bom_removed() -> None:
     ids=["png", "pdf", "zip", "jpeg", "elf", "nul", "control-heavy", "zlib"],
 )
 def test_binary_is_not_text(raw: bytes) -> None:
-    assert rejected(raw).code == "not_text"
+    assert rejected(raw).reason == "not_text"
 
 
 def test_invalid_bytes_after_a_bom_are_undecodable() -> None:
     error = rejected(codecs.BOM_UTF8 + b"date 2020-01-01 \xff\xfe\xfa broken")
-    assert error.code == "undecodable"
+    assert error.reason == "undecodable"
     assert "UTF-8" in error.detail
 
 
 def test_empty_bytes() -> None:
-    assert rejected(b"").code == "empty_file"
+    assert rejected(b"").reason == "empty_file"

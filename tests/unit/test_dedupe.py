@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.dedupe import content_sha256, normalise, sha256_of_normalised
+from worker.dedupe.normalise import content_sha256, normalise, sha256_of_normalised
 
 BODY = (
     "Chrissy Teigen and John Legend appreciate the \u201clove and support\u201d "

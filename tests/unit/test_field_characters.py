@@ -15,26 +15,27 @@ from datetime import date
 import pytest
 
 from worker.errors import Rejected
+from worker.fates import Verdict
 from worker.parse import parse_file
+from worker.parse.validate import validate
 from worker.reasons import REASONS
-from worker.records import Document, ParseOptions, RecordRejection
-from worker.validate import validate
+from worker.records import Document, ParseOptions
 
 OPTIONS = ParseOptions()
 TODAY = date(2024, 1, 1)
 BODY = "The harbour board approved the new ferry timetable on Thursday evening."
 
 
-def judge(raw: bytes, name: str) -> list[Document | RecordRejection]:
+def judge(raw: bytes, name: str) -> list[Document | Verdict]:
     return [
-        item if isinstance(item, RecordRejection) else validate(item, OPTIONS, TODAY)
+        item if isinstance(item, Verdict) else validate(item, OPTIONS, TODAY)
         for item in parse_file(raw, name, OPTIONS)
     ]
 
 
-def invalid(result: Document | RecordRejection, field: str) -> RecordRejection:
-    assert isinstance(result, RecordRejection), result
-    assert result.code == "invalid_characters" and result.code in REASONS
+def invalid(result: Document | Verdict, field: str) -> Verdict:
+    assert isinstance(result, Verdict), result
+    assert result.reason == "invalid_characters" and result.reason in REASONS
     assert f"field {field!r}" in result.detail, result.detail
     assert result.detail.endswith(".")
     result.detail.encode("utf-8")  # the detail itself is storable
@@ -153,8 +154,8 @@ def test_validated_values_are_always_storable() -> None:
         except Rejected as exc:  # whole-file problems are not this test's concern
             pytest.fail(f"{raw!r}: {exc}")
         for result in results:
-            if isinstance(result, RecordRejection):
-                assert result.code == "invalid_characters", result
+            if isinstance(result, Verdict):
+                assert result.reason == "invalid_characters", result
                 outcomes["invalid_characters"] += 1
                 continue
             outcomes["stored"] += 1

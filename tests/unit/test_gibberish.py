@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from worker import language
 from worker.errors import Rejected
-from worker.parse import parse_file
+from worker.fates import Verdict
+from worker.parse import language, parse_file
+from worker.parse.validate import validate
 from worker.reasons import REASONS
-from worker.records import Document, ParseOptions, RecordRejection
-from worker.validate import validate
+from worker.records import Document, ParseOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((ROOT / "samples").glob("*.txt"))
@@ -35,17 +35,17 @@ HEADER = b"date 2021-05-04\n"
 SEEDS = range(12)
 
 
-def judge(raw: bytes, name: str = "in.txt") -> list[Document | RecordRejection]:
+def judge(raw: bytes, name: str = "in.txt") -> list[Document | Verdict]:
     return [
-        item if isinstance(item, RecordRejection) else validate(item, OPTIONS, date(2024, 1, 1))
+        item if isinstance(item, Verdict) else validate(item, OPTIONS, date(2024, 1, 1))
         for item in parse_file(raw, name, OPTIONS)
     ]
 
 
-def gibberish(result: Document | RecordRejection) -> RecordRejection:
-    assert isinstance(result, RecordRejection), f"stored: {result.body[:80]!r}"
-    assert result.code == "gibberish", result
-    assert result.code in REASONS
+def gibberish(result: Document | Verdict) -> Verdict:
+    assert isinstance(result, Verdict), f"stored: {result.body[:80]!r}"
+    assert result.reason == "gibberish", result
+    assert result.reason in REASONS
     assert result.detail.startswith("The text ") and result.detail.endswith(".")
     assert "UTF-8" in result.detail  # what to do
     return result
@@ -179,10 +179,10 @@ def test_random_bytes_through_a_legacy_code_page_are_never_stored(kind: str) -> 
         try:
             (result,) = judge(raw)
         except Rejected as exc:
-            assert exc.code == "undecodable", exc
-            fates.append(exc.code)
+            assert exc.reason == "undecodable", exc
+            fates.append(exc.reason)
             continue
-        fates.append(gibberish(result).code)
+        fates.append(gibberish(result).reason)
     assert set(fates) <= {"undecodable", "gibberish"}
     if kind != "random 0x41-0xFF":  # those never even decode
         assert fates.count("gibberish") >= 3, fates  # decoded, then judged

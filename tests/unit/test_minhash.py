@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.dedupe import content_sha256, normalise
-from worker.minhash import (
+from worker.dedupe.minhash import (
     Fingerprint,
     MinHashParams,
     band_keys,
@@ -20,6 +19,7 @@ from worker.minhash import (
     signature_to_bytes,
     similarity,
 )
+from worker.dedupe.normalise import content_sha256, normalise
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 PARAMS = MinHashParams()
@@ -247,8 +247,8 @@ def test_band_keys_depend_on_band_index() -> None:
 
 
 def test_batch_fingerprints_equal_single_ones() -> None:
-    from worker.dedupe import normalise
-    from worker.minhash import fingerprints
+    from worker.dedupe.minhash import fingerprints
+    from worker.dedupe.normalise import normalise
 
     texts = [normalise(b) for b in _sample_bodies()] + ["", "one", "two words", "a b c d e"]
     assert fingerprints(texts, PARAMS) == [fingerprint(t, PARAMS) for t in texts]

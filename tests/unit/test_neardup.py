@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from worker.minhash import Fingerprint
-from worker.neardup import Candidate, Link, assign
+from worker.dedupe.minhash import Fingerprint
+from worker.dedupe.neardup import Candidate, Link, assign
 
 
 def print_(sha: str, signature: list[int], keys: list[int]) -> Fingerprint:

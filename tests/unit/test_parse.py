@@ -14,9 +14,10 @@ import pytest
 from worker import decode as decode_module
 from worker import parse as registry
 from worker.errors import Rejected
+from worker.fates import Verdict
 from worker.parse import html, json_article, parse_file
 from worker.reasons import REASONS
-from worker.records import Article, ParseOptions, RecordRejection
+from worker.records import Article, ParseOptions
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.txt"))
 
@@ -38,7 +39,7 @@ def rejected(raw: bytes | str, name: str = "in.txt", options: ParseOptions = OPT
     data = raw.encode() if isinstance(raw, str) else raw
     with pytest.raises(Rejected) as info:
         parse_file(data, name, options)
-    assert info.value.code in REASONS, "every code needs a REASONS entry"
+    assert info.value.reason in REASONS, "every code needs a REASONS entry"
     assert len(info.value.detail) > 20 and info.value.detail.endswith(".")
     return info.value
 
@@ -127,7 +128,7 @@ def test_sample_with_windows_line_endings_matches_original() -> None:
 @pytest.mark.parametrize("bad", ["2021-02-30", "2021-13-01", "30/04/2021", "2021-4-3"])
 def test_invalid_header_date_names_the_date(bad: str) -> None:
     error = rejected(f"date {bad} {BODY}")
-    assert error.code == "invalid_date"
+    assert error.reason == "invalid_date"
     assert bad in error.detail
 
 
@@ -136,9 +137,9 @@ def test_datetime_in_header_keeps_the_day() -> None:
 
 
 def test_text_without_header_is_missing_date() -> None:
-    assert rejected(BODY).code == "missing_date"
+    assert rejected(BODY).reason == "missing_date"
     # A leading word "Date" is prose, not a header with a broken date.
-    assert rejected(f"Date night ideas: {BODY}").code == "missing_date"
+    assert rejected(f"Date night ideas: {BODY}").reason == "missing_date"
 
 
 def test_text_without_header_is_undated_when_allowed() -> None:
@@ -156,7 +157,7 @@ def test_bbc_article_undated_and_latin1() -> None:
         "The 25-year-old, a £15.8m signing from Parma last season, tested positive for a "
         "banned substance in October and may face a long suspension.\n"
     ).encode("latin-1")
-    assert rejected(raw, "sport/199.txt").code == "missing_date"
+    assert rejected(raw, "sport/199.txt").reason == "missing_date"
     article = one(raw, "sport/199.txt", UNDATED)
     assert article.body.startswith("United sack Mills\n\nUnited have sacked striker Tom Mills")
     assert "£15.8m" in article.body
@@ -257,7 +258,7 @@ def test_json_recognised_by_content_whatever_the_extension() -> None:
 )
 def test_json_rejections(text: str, code: str, needle: str) -> None:
     error = rejected(text, "a.json")
-    assert error.code == code
+    assert error.reason == code
     assert needle in error.detail
 
 
@@ -293,18 +294,18 @@ def test_ndjson_records_judged_one_by_one(name: str) -> None:
     assert [r.record for r in results] == [1, 2, 3, 4, 5]
     first, second, third, fourth, fifth = results
     assert isinstance(first, Article) and first.title == "one"
-    assert isinstance(second, RecordRejection) and second.code == "malformed_json"
+    assert isinstance(second, Verdict) and second.reason == "malformed_json"
     assert "line 3, column 32" in second.detail
-    assert isinstance(third, RecordRejection) and third.code == "invalid_date"
+    assert isinstance(third, Verdict) and third.reason == "invalid_date"
     assert "2020-02-30" in third.detail and "Line 5" in third.detail
     assert isinstance(fourth, Article) and fourth.title == "four" and fourth.record == 4
-    assert isinstance(fifth, RecordRejection) and fifth.code == "unsupported_format"
-    assert all(r.code in REASONS for r in results if isinstance(r, RecordRejection))
+    assert isinstance(fifth, Verdict) and fifth.reason == "unsupported_format"
+    assert all(r.reason in REASONS for r in results if isinstance(r, Verdict))
 
 
 def test_ndjson_with_no_valid_record_returns_its_rejections() -> None:
     results = parse_file(b'{"a": 1}\n{bad\n', "x.jsonl", OPTIONS)
-    assert [(r.code, r.record) for r in results if isinstance(r, RecordRejection)] == [
+    assert [(r.reason, r.record) for r in results if isinstance(r, Verdict)] == [
         ("missing_body", 1),
         ("malformed_json", 2),
     ]
@@ -388,7 +389,7 @@ def test_html_date_sources(head: str, extra: str, expected: date) -> None:
 @pytest.mark.usefixtures("no_network")
 def test_html_without_date() -> None:
     # The footer's "Copyright 2024" must not be taken for the publication date.
-    assert rejected(page(), "story.html").code == "missing_date"
+    assert rejected(page(), "story.html").reason == "missing_date"
     assert one(page(), "story.html", UNDATED).published_on is None
 
 
@@ -409,7 +410,7 @@ def test_html_fragment_by_extension() -> None:
 @pytest.mark.usefixtures("no_network")
 def test_html_without_text() -> None:
     raw = "<!DOCTYPE html><html><head><title>x</title></head><body><nav>Home</nav></body></html>"
-    assert rejected(raw, "empty.html").code == "body_too_short"
+    assert rejected(raw, "empty.html").reason == "body_too_short"
 
 
 def test_trafilatura_not_run_on_other_formats(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -446,7 +447,7 @@ def test_gzip_bomb_is_stopped_at_the_cap() -> None:
     bomb = gzip.compress(b"date 2020-01-01 " + b" " * 50_000_000, compresslevel=9)
     assert len(bomb) < 100_000
     error = rejected(bomb, "bomb.gz", ParseOptions(max_decompressed_bytes=1_000_000))
-    assert error.code == "too_large"
+    assert error.reason == "too_large"
     assert "1000000" in error.detail
 
 
@@ -455,7 +456,7 @@ def test_gzip_exactly_at_the_cap_is_accepted() -> None:
     raw = gzip.compress(text)
     assert one(raw, "x.gz", ParseOptions(max_decompressed_bytes=len(text))).body == BODY
     error = rejected(raw, "x.gz", ParseOptions(max_decompressed_bytes=len(text) - 1))
-    assert error.code == "too_large"
+    assert error.reason == "too_large"
 
 
 @pytest.mark.parametrize(
@@ -471,12 +472,12 @@ def test_gzip_exactly_at_the_cap_is_accepted() -> None:
 def test_corrupt_gzip(mangle: object) -> None:
     raw = gzip.compress(f"date 2020-01-01 {BODY} {BODY}".encode())
     assert callable(mangle)
-    assert rejected(mangle(raw), "x.gz").code == "corrupt_archive"
+    assert rejected(mangle(raw), "x.gz").reason == "corrupt_archive"
 
 
 def test_gzip_inside_gzip_is_refused() -> None:
     raw = gzip.compress(gzip.compress(f"date 2020-01-01 {BODY}".encode()))
-    assert rejected(raw, "x.gz.gz").code == "unsupported_format"
+    assert rejected(raw, "x.gz.gz").reason == "unsupported_format"
 
 
 # --- whole-file rejections --------------------------------------------------------------
@@ -495,12 +496,12 @@ def test_gzip_inside_gzip_is_refused() -> None:
     ],
 )
 def test_whole_file_rejections(raw: bytes, code: str) -> None:
-    assert rejected(raw, "x").code == code
+    assert rejected(raw, "x").reason == code
 
 
 def test_file_over_max_file_bytes() -> None:
     error = rejected(f"date 2020-01-01 {BODY}", "x.txt", ParseOptions(max_file_bytes=10))
-    assert error.code == "too_large"
+    assert error.reason == "too_large"
 
 
 def test_registry_documents_its_formats() -> None:

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from worker.decode import decode
 from worker.errors import Rejected
 from worker.parse import parse_file
+from worker.parse.decode import decode
+from worker.parse.validate import validate
 from worker.records import Article, ParseOptions
-from worker.validate import validate
 
 # Exponential backtracking (the old HTML comment regex) never finishes: fail fast instead.
 pytestmark = pytest.mark.timeout(60)
@@ -176,7 +176,7 @@ def test_the_record_cap_bounds_the_cost() -> None:
         start = time.perf_counter()
         with pytest.raises(Rejected) as info:
             parse_file(raw, "feed.ndjson", capped)
-        assert info.value.code == "too_many_records"
+        assert info.value.reason == "too_many_records"
         return time.perf_counter() - start
 
     run(2_000)  # warm up

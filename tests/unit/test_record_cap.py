@@ -8,9 +8,10 @@ import json
 import pytest
 
 from worker.errors import Rejected
+from worker.fates import Verdict
 from worker.parse import ndjson, parse_file
 from worker.reasons import REASONS
-from worker.records import Article, ParseOptions, RecordRejection
+from worker.records import Article, ParseOptions
 
 CAP = ParseOptions(max_records_per_file=5)
 
@@ -40,7 +41,7 @@ def test_one_record_over_the_cap_rejects_the_whole_file(name: str) -> None:
         raw = gzip.compress(raw)
     with pytest.raises(Rejected) as info:
         parse_file(raw, name, CAP)
-    assert info.value.code == "too_many_records" and info.value.code in REASONS
+    assert info.value.reason == "too_many_records" and info.value.reason in REASONS
     detail = info.value.detail
     assert "more than 5 records" in detail and "record 6, on line 6" in detail
     assert "max_records_per_file (5)" in detail and detail.endswith(".")
@@ -53,7 +54,7 @@ def test_blank_lines_do_not_count_and_line_numbers_stay_right() -> None:
     bad = b"\n\n" + record(1) + b"\n \t\n{not json\n"
     first, second = parse_file(bad, "feed.ndjson", CAP)
     assert isinstance(first, Article) and first.record == 1
-    assert isinstance(second, RecordRejection) and second.record == 2
+    assert isinstance(second, Verdict) and second.record == 2
     assert "line 5" in second.detail
     with pytest.raises(Rejected) as info:
         parse_file(b"\n" * 10 + feed(6, b"\n\n"), "feed.ndjson", CAP)

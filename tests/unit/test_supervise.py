@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from worker.supervise import Child, ChildFailed, Supervisor
 
 READY_THEN = """

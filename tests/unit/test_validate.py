@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from worker import language
-from worker.parse import parse_file
+from worker.fates import Verdict
+from worker.parse import language, parse_file
+from worker.parse.validate import tidy_body, validate
 from worker.reasons import REASONS
-from worker.records import Article, Document, ParseOptions, RecordRejection
-from worker.validate import tidy_body, validate
+from worker.records import Article, Document, ParseOptions
 
 SAMPLES = sorted((Path(__file__).resolve().parents[2] / "samples").glob("*.txt"))
 
@@ -33,15 +33,15 @@ def article(**changes: object) -> Article:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def document(result: Document | RecordRejection) -> Document:
+def document(result: Document | Verdict) -> Document:
     assert isinstance(result, Document), result
     return result
 
 
-def rejection(result: Document | RecordRejection, code: str) -> RecordRejection:
-    assert isinstance(result, RecordRejection), result
-    assert result.code == code
-    assert result.code in REASONS
+def rejection(result: Document | Verdict, code: str) -> Verdict:
+    assert isinstance(result, Verdict), result
+    assert result.reason == code
+    assert result.reason in REASONS
     assert result.detail.endswith(".")
     return result
 

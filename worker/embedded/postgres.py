@@ -32,8 +32,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-from psycopg import sql
 
+from worker.constants import DATABASE
+from worker.db.databases import ensure_database
 from worker.embedded import children
 from worker.errors import ConfigurationError
 
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 SERVER_USER = "embedded_postgres"
 #: Where root keeps what the server user could not reach in place.
 ROOT_HOME = Path("/var/lib/inbox-ingest")
-DATABASE = "ingest"
 _SOCKET_NAME = ".s.PGSQL.5432"
 _SOCKET_MAX = 100  # bytes in sun_path, with room to spare
 
@@ -97,7 +97,7 @@ class EmbeddedPostgres:
                 f"the embedded PostgreSQL did not start (exit code {code}); "
                 f"see {logs / 'postgres.log'}"
             )
-        _ensure_database(self.admin_url, DATABASE)
+        ensure_database(self.admin_url, DATABASE)
         return self.url(DATABASE)
 
     @property
@@ -262,10 +262,3 @@ def _cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return "postgres"  # no /proc: trust the pid file
-
-
-def _ensure_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

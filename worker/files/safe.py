@@ -104,9 +104,9 @@ def move_noreplace(src_dir: int, src: str, dst_dir: int, dst: str) -> None:
     os.unlink(src, dir_fd=src_dir)
 
 
-def remove_empty_parents(root: int, parts: Sequence[str]) -> None:
-    """Remove root/parts... from the deepest up while each is empty (never root itself)."""
-    for depth in range(len(parts), 0, -1):
+def remove_empty_parents(root: int, parts: Sequence[str], keep: int = 0) -> None:
+    """Remove root/parts... from the deepest up while each is empty, keeping the first `keep`."""
+    for depth in range(len(parts), keep, -1):
         try:
             with opened_dir(root, parts[: depth - 1]) as parent:
                 os.rmdir(parts[depth - 1], dir_fd=parent)

@@ -25,8 +25,10 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from worker.errors import ConfigurationError
 from worker.files.claims import Claim, InvalidClaim, claimed_at, new_claim_id
-from worker.files.safe import LinkInPath, lstat_at, open_dir, opened_dir
+from worker.files.safe import DIR_FLAGS, LinkInPath, lstat_at, open_dir, opened_dir
+from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,32 @@ class Taken(enum.Enum):
     CHANGED = "changed"  # not what readiness saw: look again later
     BUSY = "busy"  # open for writing somewhere: wait for its close
     GONE = "gone"
+
+
+def snapshot(inbox: int, relative: str) -> Snapshot | None:
+    """The entry's lstat, reached without following any link; None if gone or unreachable."""
+    parts = relative.split("/")
+    try:
+        with opened_dir(inbox, parts[:-1]) as folder:
+            return Snapshot.of(lstat_at(folder, parts[-1]))
+    except OSError:
+        return None
+
+
+def claim_now(settings: Settings, relative: str) -> Claim:
+    """Claim one inbox file at once, as the watcher would (tests and benchmarks)."""
+    inbox, spool = os.open(settings.inbox_dir, DIR_FLAGS), os.open(settings.spool_dir, DIR_FLAGS)
+    try:
+        seen = snapshot(inbox, relative)
+        if seen is None:
+            raise FileNotFoundError(relative)
+        state, taken = claim(inbox, spool, relative.split("/"), seen)
+    finally:
+        os.close(inbox)
+        os.close(spool)
+    if state is not Taken.CLAIMED or taken is None:
+        raise RuntimeError(f"could not claim {relative}: {state.value}")
+    return taken
 
 
 def flat_name(claim_id: str, name: str) -> str | None:
@@ -194,3 +222,19 @@ def _claims_in_folder(spool: int, claim_id: str) -> list[Claim]:
         relative = root.split("/", 1)[1] + "/" if "/" in root else ""
         found += [Claim.from_json({"claim_id": claim_id, "name": relative + f}) for f in files]
     return found
+
+
+def prepare_folders(settings: Settings) -> None:
+    """Create the inbox and the spool; refuse a files folder on another file system.
+
+    Claims and final moves are renames: across file systems every one would fail
+    (EXDEV) and no file would ever get a fate.
+    """
+    settings.inbox_dir.mkdir(parents=True, exist_ok=True)
+    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.spool_dir.mkdir(exist_ok=True, mode=0o700)
+    if settings.inbox_dir.stat().st_dev != settings.work_dir.stat().st_dev:
+        raise ConfigurationError(
+            f"files_dir ({settings.work_dir}) is on another file system than the inbox "
+            f"({settings.inbox_dir}); claims are atomic renames, so it must be on the same one"
+        )

@@ -2,7 +2,7 @@
 
 Formats are recognised by content first, extension second. A whole-file
 problem raises `Rejected`; a problem with one record of a multi-record file
-is returned as a `RecordRejection` so the other records still count.
+is returned as a `Verdict` so the other records still count.
 
 Order of the checks: size, gzip (inflated under a cap), decoding, then the
 text's first non-blank character picks JSON/NDJSON, a `date` header picks the
@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from worker.decode import decode
 from worker.errors import Rejected
+from worker.fates import Verdict
 from worker.parse import compressed, dated_text, html, json_article, ndjson
-from worker.records import Article, ParseOptions, RecordRejection
+from worker.parse.decode import decode
+from worker.records import Article, ParseOptions
 
 NDJSON_SUFFIXES = frozenset({".ndjson", ".jsonl", ".jsonlines", ".ldjson"})
 JSON_SUFFIXES = frozenset({".json", *NDJSON_SUFFIXES})
@@ -28,7 +29,7 @@ _LEADING_SPACE = re.compile(r"[\s\ufeff]*")
 _JSON_START = re.compile(r"[\[{]\s*[\"{\[\]}]")
 
 
-def parse_file(raw: bytes, name: str, options: ParseOptions) -> list[Article | RecordRejection]:
+def parse_file(raw: bytes, name: str, options: ParseOptions) -> list[Article | Verdict]:
     if len(raw) > options.max_file_bytes:
         raise Rejected(
             "too_large",
@@ -53,9 +54,7 @@ def parse_file(raw: bytes, name: str, options: ParseOptions) -> list[Article | R
     return _dispatch(text, start, PurePosixPath(name).suffix.lower(), options)
 
 
-def _dispatch(
-    text: str, start: int, suffix: str, options: ParseOptions
-) -> list[Article | RecordRejection]:
+def _dispatch(text: str, start: int, suffix: str, options: ParseOptions) -> list[Article | Verdict]:
     first = text[start]
     if first in "{[":
         return _parse_json_family(text, start, suffix, options)
@@ -74,7 +73,7 @@ def _dispatch(
 
 def _parse_json_family(
     text: str, start: int, suffix: str, options: ParseOptions
-) -> list[Article | RecordRejection]:
+) -> list[Article | Verdict]:
     if suffix in NDJSON_SUFFIXES:
         return ndjson.parse(text, options)
     try:

@@ -86,7 +86,7 @@ def article_from_object(obj: Any, options: ParseOptions, record: int | None = No
         try:
             published = parse_iso_date(date_value, f"The date in {date_key!r}")
         except Rejected as exc:
-            raise Rejected(exc.code, exc.detail, record) from exc
+            raise Rejected(exc.reason, exc.detail, record) from exc
     return Article(
         published_on=published,
         body=body,

@@ -1,7 +1,7 @@
 """NDJSON / JSON Lines: one article object per line, each judged on its own.
 
 Records are numbered from 1 in the order of non-blank lines; blank lines are
-skipped. A bad line becomes a `RecordRejection`; the other lines still count.
+skipped. A bad line becomes a `Verdict`; the other lines still count.
 A file with more than `max_records_per_file` records is rejected whole, found
 while the lines are split, before any of them is parsed.
 """
@@ -12,13 +12,14 @@ import json
 import re
 
 from worker.errors import Rejected
+from worker.fates import Verdict
 from worker.parse import json_article
-from worker.records import Article, ParseOptions, RecordRejection
+from worker.records import Article, ParseOptions
 
 _NON_BLANK = re.compile(r"\S")
 
 
-def parse(text: str, options: ParseOptions) -> list[Article | RecordRejection]:
+def parse(text: str, options: ParseOptions) -> list[Article | Verdict]:
     lines = _records(text, options.max_records_per_file)
     return [
         _parse_line(line, line_number, record, options)
@@ -53,15 +54,15 @@ def _records(text: str, limit: int) -> list[tuple[int, str]]:
 
 def _parse_line(
     line: str, line_number: int, record: int, options: ParseOptions
-) -> Article | RecordRejection:
+) -> Article | Verdict:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        return RecordRejection(
+        return Verdict.rejected(
             "malformed_json", json_article.describe_error(exc, line_number), record
         )
     except (RecursionError, ValueError):
-        return RecordRejection(
+        return Verdict.rejected(
             "malformed_json",
             f"Line {line_number} holds JSON nested too deeply or an unusable value; fix it.",
             record,
@@ -69,7 +70,7 @@ def _parse_line(
     try:
         return json_article.article_from_object(obj, options, record)
     except Rejected as exc:
-        return RecordRejection(exc.code, f"Line {line_number}: {exc.detail}", record)
+        return Verdict.rejected(exc.reason, f"Line {line_number}: {exc.detail}", record)
 
 
 def has_object_line(text: str, max_lines: int = 20) -> bool:

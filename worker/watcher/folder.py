@@ -22,14 +22,14 @@ from pathlib import Path
 from worker import metrics
 from worker.files.claims import Claim
 from worker.files.safe import LinkInPath, open_root
-from worker.files.spool import Taken, claim, lstat_claimed, pending_claims
+from worker.files.scan import scan
+from worker.files.spool import Taken, claim, lstat_claimed, pending_claims, snapshot
 from worker.logs import printable
 from worker.settings import Settings
 from worker.watcher import events, markers
 from worker.watcher.holdback import Holdback
 from worker.watcher.publisher import Publish, Publisher
 from worker.watcher.readiness import Readiness
-from worker.watcher.scan import scan, snapshot
 from worker.watcher.sweep import Sweep
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,9 @@ class FolderWatcher:
     # -- the loop ---------------------------------------------------------------
 
     def _loop(self, stop: threading.Event, watched: _Watched | None) -> None:
-        interval = self.settings.poll_interval_s if watched is None else self.settings.rescan_interval_s
+        interval = (
+            self.settings.poll_interval_s if watched is None else self.settings.rescan_interval_s
+        )
         next_scan = time.monotonic() + interval
         while not stop.is_set():
             now = time.monotonic()

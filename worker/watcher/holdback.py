@@ -12,42 +12,15 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 
+from worker.files.capacity import reason
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CHECK_S = 1.0
-
-
-def spool_count(spool: int, limit: int) -> int:
-    """Entries in the spool, counting no further than `limit`."""
-    count = 0
-    with os.scandir(spool) as entries:
-        for _entry in entries:
-            count += 1
-            if count > limit:
-                break
-    return count
-
-
-def free_bytes(folder: int) -> int:
-    info = os.fstatvfs(folder)
-    return info.f_bavail * info.f_frsize
-
-
-def reason(settings: Settings, spool: int) -> str | None:
-    """Why claiming should pause now, or None."""
-    limit = settings.max_queued_files
-    if limit and spool_count(spool, limit) > limit:
-        return f"more than max_queued_files ({limit}) claims wait for a fate"
-    free = free_bytes(spool)
-    if free < settings.min_free_mb * 1024 * 1024:
-        return f"only {free // (1024 * 1024)} MiB free for the files folder (min_free_mb)"
-    return None
 
 
 class Holdback:

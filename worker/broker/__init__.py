@@ -1,0 +1,1 @@
+"""The broker side: the Celery app's configuration, publishing batches, queue depth."""

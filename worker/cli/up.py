@@ -1,0 +1,138 @@
+"""`ingest up`: the whole stack in one command, on the embedded default.
+
+Holds the data dir (one `ingest up` per data dir), starts embedded PostgreSQL
+and Valkey unless URLs are configured, applies migrations, and runs the Celery
+worker and the watcher as supervised children. The terminal shows a header and
+one live line; the full log goes to `<data dir>/logs/ingest.log`. SIGINT or
+SIGTERM stops everything, children first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from worker import metrics, runtime
+from worker.cli.console import Console
+from worker.cli.progress import Progress
+from worker.cli.supervise import Child, Relay, Supervisor
+from worker.db import migrate
+from worker.embedded import EmbeddedPostgres, EmbeddedValkey
+from worker.files.spool import prepare_folders
+from worker.logs import mask_password
+from worker.settings import Settings
+
+TICK_S = 0.5
+
+
+def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) -> int:
+    console = Console()
+    data_dir = settings.state_dir
+    with runtime.hold(data_dir), contextlib.ExitStack() as stack:
+        logs = data_dir / "logs"
+        logs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_file = logs / "ingest.log"
+        database_url, broker_url, embedded = _servers(settings, stack)
+        settings = settings.model_copy(
+            update={
+                "database_url": database_url,
+                "broker_url": broker_url,
+                "log_file": log_file,
+                "log_console_level": settings.log_level if verbose else "WARNING",
+            }
+        )
+        migrate.apply(database_url)
+        prepare_folders(settings)
+        progress = Progress(settings, database_url)
+        stack.callback(progress.close)
+        progress.start()
+        supervisor = Supervisor(_children(settings, logs, console.relay), console.say)
+        stack.callback(supervisor.stop)
+        supervisor.start(stop)
+        if stop.is_set():
+            return 0
+        runtime.write(
+            data_dir,
+            runtime.Runtime(
+                pid=os.getpid(),
+                database_url=database_url,
+                broker_url=broker_url,
+                inbox=str(settings.inbox_dir),
+                files_dir=str(settings.work_dir),
+                log_file=str(log_file),
+                started_at=datetime.now(UTC).isoformat(),
+            ),
+        )
+        console.header(_header(settings, log_file, embedded=embedded))
+        stack.callback(console.close)
+        while not stop.wait(TICK_S):
+            supervisor.tick()
+            line = progress.line()
+            if line is not None:
+                console.live(line)
+    console.header("stopped")
+    return 0
+
+
+def _servers(settings: Settings, stack: contextlib.ExitStack) -> tuple[str, str, bool]:
+    """The database and broker URLs, and whether the database is our embedded one."""
+    database_url = settings.database_url
+    embedded = not database_url
+    if not database_url:
+        postgres = EmbeddedPostgres(settings.state_dir)
+        database_url = postgres.start()
+        stack.callback(postgres.stop)
+    broker_url = settings.broker_url
+    if not broker_url:
+        valkey = EmbeddedValkey(settings.state_dir)
+        broker_url = valkey.start()
+        stack.callback(valkey.stop)
+    return database_url, broker_url, embedded
+
+
+def _children(settings: Settings, logs: Path, relay: Relay) -> list[Child]:
+    # Every INGEST_* setting the user gave reaches the children, with these on top.
+    env = dict(os.environ)
+    env.update(
+        {
+            "INGEST_DATABASE_URL": settings.database_url or "",
+            "INGEST_BROKER_URL": settings.broker_url or "",
+            "INGEST_INBOX": str(settings.inbox_dir),
+            "INGEST_FILES_DIR": str(settings.work_dir),
+            "INGEST_DATA_DIR": str(settings.state_dir),
+            "INGEST_LOG_FILE": str(settings.log_file),
+            "INGEST_LOG_CONSOLE_LEVEL": settings.log_console_level or "WARNING",
+        }
+    )
+    worker_env = metrics.worker_environment(settings, env)
+    ingest = [sys.executable, "-m", "worker"]
+    # The watcher first: at a stop it finishes publishing before the worker goes.
+    return [
+        Child(
+            "watcher", [*ingest, "watch"], env, logs / "watcher.out", logs / ".watcher.ready", relay
+        ),
+        Child(
+            "worker",
+            [*ingest, "worker"],
+            worker_env,
+            logs / "worker.out",
+            logs / ".worker.ready",
+            relay,
+        ),
+    ]
+
+
+def _header(settings: Settings, log_file: Path, *, embedded: bool) -> str:
+    lines = [f"PostgreSQL: {mask_password(settings.database_url or '')}"]
+    if embedded:
+        lines.append(f"  psql '{settings.database_url}'")
+    lines += [
+        f"Broker:     {mask_password(settings.broker_url or '')}",
+        f"Inbox:      {settings.inbox_dir}  (Ctrl-C to stop)",
+        f"Log:        {log_file}",
+    ]
+    return "\n".join(lines)

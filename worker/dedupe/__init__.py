@@ -1,0 +1,1 @@
+"""Deduplication: the exact content key, MinHash fingerprints and the near-duplicate index."""

@@ -1,0 +1,342 @@
+"""The near-duplicate index in PostgreSQL, shared by every worker, safe under concurrency.
+
+Each document has a MinHash signature (``document_signatures``) and one row
+per LSH band key (``document_bands``). A new document is a near-duplicate when
+an indexed document shares a band key with it and their estimated Jaccard
+similarity reaches the threshold; it then points at the canonical root of the
+best match (``near_duplicate_of``: chains collapse, so a link always names a
+canonical document) with that similarity. Otherwise it is canonical.
+
+The batch transaction runs, in this order (every batch alike, so no deadlock):
+
+1. ledger rows ``FOR UPDATE`` in id order (``pipeline``);
+2. ``lock``: transaction-level advisory locks, *before* the documents are
+   inserted. A batch with at most ``BUCKET_LOCK_LIMIT`` distinct band keys
+   takes the index lock shared, then one exclusive lock per band key, sorted;
+   a bigger batch takes the index lock exclusive instead (one lock rather than
+   thousands: the lock table holds ``max_locks_per_transaction`` x connections
+   entries, about 6,400 by default, and two batches of 200 documents already
+   fill it). Two batches that could link to each other share a band key, so
+   one waits for the other's commit and then sees its documents;
+3. the documents insert (``ON CONFLICT`` on the content key). Exact copies
+   have the same band keys, so concurrent inserters of one key have already
+   serialised in step 2 and never wait on each other's unique-index entry;
+4. ``link``: check the recorded parameters again (a rebuild may have
+   committed meanwhile), read the candidates, decide in Python, then write
+   signatures and links (one statement) and band rows (one COPY).
+
+Taking the locks before the insert also makes identity order follow commit
+order within a group: a near-duplicate always points at a lower id, and a
+rebuild in id order (``reindex``) reproduces the links the workers made.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Final, cast
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from worker import db
+from worker.dedupe.minhash import (
+    Fingerprint,
+    MinHashParams,
+    fingerprint,
+    signature_from_bytes,
+    signature_to_bytes,
+    similarity,
+)
+from worker.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+#: Above this many distinct band keys (8 documents), a batch locks the whole index.
+BUCKET_LOCK_LIMIT: Final = 256
+#: First half of the two-int4 advisory key of the index lock ("ND").
+LOCK_NAMESPACE: Final = 0x4E44
+#: Who may rebuild the index (it truncates the band and signature tables).
+REINDEX_LOGIN: Final = (
+    "`ingest reindex` clears and rebuilds the index: run it as the schema owner, like "
+    "`ingest migrate`."
+)
+#: Documents per round trip in ``reindex``.
+REINDEX_CHUNK: Final = 1000
+
+# Columns of minhash_params besides `params` (the whole MinHashParams as JSON).
+_COLUMNS = (
+    "shingle_size",
+    "num_perm",
+    "bands",
+    "rows",
+    "seed",
+    "threshold",
+    "library",
+    "scheme",
+    "library_version",
+    "algorithm_version",
+)
+
+# (database, params) pairs whose recorded parameters this process has checked.
+_checked: set[tuple[str, MinHashParams]] = set()
+_checked_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An indexed document sharing band keys with the batch."""
+
+    document_id: int
+    band_keys: Sequence[int]
+    signature: Sequence[int]
+    root: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    document_id: int
+    near_duplicate_of: int | None  # the canonical root; None: canonical itself
+    similarity: float | None  # estimated Jaccard with the best match
+    matched: int | None  # the best match (the root, or a document linked to it)
+
+
+# -- parameters ---------------------------------------------------------------
+
+
+def _dsn(conn: psycopg.Connection[Any]) -> str:
+    return conn.info.dsn
+
+
+def _recorded(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any] | None, bool]:
+    """The recorded parameters (None when there are none) and whether documents exist."""
+    row = conn.execute(db.query("neardup.params")).fetchone()
+    if row is None:  # the query always returns one row
+        raise RuntimeError("neardup_params returned no row")
+    stored, any_document = row
+    return stored, bool(any_document)
+
+
+def _row(params: MinHashParams) -> dict[str, Any]:
+    """Query parameters for the minhash_params row: the columns and the whole as JSON."""
+    values = params.as_dict()
+    return {
+        **{name: values.get(name) for name in _COLUMNS},
+        "seed": Decimal(params.seed),
+        "params": Jsonb(values),
+    }
+
+
+def _compare(stored: dict[str, Any] | None, params: MinHashParams) -> None:
+    if stored is None:
+        raise ConfigurationError(
+            "documents exist but the near-duplicate index records no MinHash parameters "
+            "(documents stored before it, or the row was removed): run `ingest reindex`"
+        )
+    wanted = params.as_dict()
+    diff = [
+        f"{k}={stored.get(k)!r} (this worker: {wanted.get(k)!r})"
+        for k in sorted(stored.keys() | wanted.keys())
+        if stored.get(k) != wanted.get(k)
+    ]
+    if diff:
+        raise ConfigurationError(
+            "the near-duplicate index was built with other MinHash parameters: "
+            + ", ".join(diff)
+            + ". Run the matching version, or rebuild the index with `ingest reindex` "
+            "after a deliberate change (stop the workers that use the old parameters first)."
+        )
+
+
+def ensure_params(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
+    """Check, once per process and database, that the index was built with ``params``.
+
+    An empty database records them. Raises ConfigurationError on a mismatch.
+    """
+    key = (_dsn(conn), params)
+    if key in _checked:
+        return
+    stored, any_document = _recorded(conn)
+    if stored is None and not any_document:
+        conn.execute(db.query("neardup.params_init"), _row(params))
+        _compare(_recorded(conn)[0], params)
+        return  # cached once committed: this batch may still roll back
+    _compare(stored, params)
+    with _checked_lock:
+        _checked.add(key)
+
+
+def _verify(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
+    # Every batch, after its insert: a rebuild with other parameters that
+    # committed meanwhile (it blocks inserts while it runs) is noticed here,
+    # before this batch writes old-style signatures into the new index.
+    try:
+        _compare(_recorded(conn)[0], params)
+    except ConfigurationError:
+        forget(conn)
+        raise
+
+
+def forget(conn: psycopg.Connection[Any]) -> None:
+    """Drop this process's cached check for the connection's database."""
+    dsn = _dsn(conn)
+    with _checked_lock:
+        for key in [k for k in _checked if k[0] == dsn]:
+            _checked.discard(key)
+
+
+# -- the batch ----------------------------------------------------------------
+
+
+def lock(
+    conn: psycopg.Connection[Any], prints: Iterable[Fingerprint], params: MinHashParams
+) -> None:
+    """Lock the band buckets of a batch; call in its transaction, before inserting documents."""
+    keys = {key for p in prints for key in p.band_keys}
+    if not keys:
+        return
+    ensure_params(conn, params)
+    whole = len(keys) > BUCKET_LOCK_LIMIT
+    conn.execute(db.query("neardup.lock_index"), {"exclusive": whole, "namespace": LOCK_NAMESPACE})
+    if not whole:
+        conn.execute(db.query("neardup.lock_buckets"), {"keys": _int_array(sorted(keys))})
+
+
+def link(
+    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+) -> list[Link]:
+    """Index documents just inserted (id, fingerprint) and link their near-duplicates."""
+    if not new:
+        return []
+    _verify(conn, params)
+    links, _changed = _link(conn, new, params)
+    linked = sum(1 for x in links if x.near_duplicate_of is not None)
+    if linked:
+        log.info("%d of %d new documents are near-duplicates", linked, len(new))
+    return links
+
+
+def _link(
+    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+) -> tuple[list[Link], int]:
+    """Decide and write the links of ``new``; returns them and the document rows changed."""
+    keys = _int_array({key for _id, p in new for key in p.band_keys})
+    candidates = [
+        Candidate(doc_id, band_keys, signature_from_bytes(signature), root)
+        for doc_id, band_keys, signature, root in conn.execute(
+            db.query("neardup.candidates"), {"keys": keys}
+        )
+    ]
+    links = assign(new, candidates, params.threshold)
+    by_id = {x.document_id: x for x in links}
+    changed = conn.execute(
+        db.query("neardup.store"),
+        {
+            "ids": [doc_id for doc_id, _p in new],
+            "signatures": [signature_to_bytes(p.signature) for _id, p in new],
+            "near_duplicate_of": [by_id[doc_id].near_duplicate_of for doc_id, _p in new],
+            "similarity": [by_id[doc_id].similarity for doc_id, _p in new],
+        },
+    ).rowcount
+    rows = "".join(f"{key}\t{doc_id}\n" for doc_id, p in new for key in p.band_keys)
+    with conn.cursor().copy(db.query("neardup.copy_bands")) as copy:
+        copy.write(rows)
+    return links, changed
+
+
+def _int_array(values: Iterable[int]) -> str:
+    # A PostgreSQL array literal: thousands of band keys per batch format in
+    # C here and parse in C there; psycopg's list adapter loops in Python.
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def assign(
+    new: Sequence[tuple[int, Fingerprint]], candidates: Iterable[Candidate], threshold: float
+) -> list[Link]:
+    """Decide the links of new documents, in id order, against indexed ones and each other.
+
+    The best match is the candidate of highest estimated similarity at or
+    above ``threshold`` (the lower id on a tie); the link names its root.
+    """
+    by_key: dict[int, list[int]] = defaultdict(list)
+    signatures: dict[int, Sequence[int]] = {}
+    roots: dict[int, int] = {}
+    for c in candidates:
+        signatures[c.document_id] = c.signature
+        roots[c.document_id] = c.root
+        for key in c.band_keys:
+            by_key[key].append(c.document_id)
+    links = []
+    for doc_id, print_ in sorted(new, key=lambda item: item[0]):
+        signature = print_.signature
+        best: tuple[float, int] | None = None
+        seen: set[int] = set()
+        # One pass per key: compare with the bucket, then join it. A document's
+        # band keys are distinct, so it never meets itself.
+        for key in print_.band_keys:
+            bucket = by_key[key]
+            for other in bucket:
+                if other in seen:
+                    continue
+                seen.add(other)
+                score = similarity(signature, signatures[other])
+                if score >= threshold and (
+                    best is None or score > best[0] or (score == best[0] and other < best[1])
+                ):
+                    best = (score, other)
+            bucket.append(doc_id)
+        signatures[doc_id] = signature
+        if best is None:
+            roots[doc_id] = doc_id
+            links.append(Link(doc_id, None, None, None))
+        else:
+            roots[doc_id] = roots[best[1]]
+            links.append(Link(doc_id, roots[doc_id], best[0], best[1]))
+    return links
+
+
+# -- rebuild ------------------------------------------------------------------
+
+
+_Rows = list[tuple[int, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReindexReport:
+    documents: int
+    near_duplicates: int
+    relinked: int  # documents whose near_duplicate_of or similarity changed
+
+
+def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> ReindexReport:
+    """Rebuild signatures, bands and links of every document with ``params``, in id order.
+
+    One transaction: ingestion waits while it runs, and readers see the old
+    links until it commits. Idempotent: a second run changes no document row.
+    """
+    documents = near = relinked = 0
+    with (
+        db.connect(url, autocommit=True) as conn,
+        db.wrap_errors(denied=REINDEX_LOGIN),
+        conn.transaction(),
+    ):
+        conn.execute(db.query("neardup.reindex_begin"))
+        conn.execute(db.query("neardup.reindex_clear"))
+        conn.execute(db.query("neardup.params_set"), _row(params))
+        after = 0
+        while rows := conn.execute(
+            db.query("neardup.reindex_chunk"), {"after": after, "limit": chunk}
+        ).fetchall():
+            new = [(doc_id, fingerprint(body, params)) for doc_id, body in cast(_Rows, rows)]
+            links, changed = _link(conn, new, params)
+            relinked += changed
+            documents += len(new)
+            near += sum(1 for x in links if x.near_duplicate_of is not None)
+            after = new[-1][0]
+        forget(conn)
+    log.info("reindexed %d documents: %d near-duplicates, %d relinked", documents, near, relinked)
+    return ReindexReport(documents, near, relinked)

@@ -1,0 +1,238 @@
+"""Outcome folders and sidecars: where a file ends, chosen before the commit that records it.
+
+- A file keeps its name: `<folder>/<name>` (processed/, duplicates/,
+  rejected/, failed/). If that name is taken, `<folder>/<name>.<claim_id>`;
+  if that is too long for a file name, `<folder>/<dir>/<claim_id><suffix>`.
+  The path is stored in the ledger (`outcome_path`), and the move never
+  replaces what is there (RENAME_NOREPLACE): a race for a name is noticed,
+  never a file lost.
+- A rejected or failed file's reasons go to `errors/<outcome_path>.error.json`:
+  a namespace of its own, so no dropped name can ever collide with a sidecar.
+  The sidecar is written in full before the file moves, under a name of the
+  claim's own (`errors/.pending/<claim_id>.json`, which also records the
+  outcome path); once the move has succeeded, and only then, it is renamed
+  into place. A full disk stops it before anything moved; a crash between the
+  steps leaves a pending sidecar that the next delivery, or the next start of a
+  worker, puts in place. Its content always comes from the ledger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import json
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+from worker.constants import ERRORS_FOLDER, SIDECAR_SUFFIX
+from worker.errors import DiskFull
+from worker.fates import Fate
+from worker.files.claims import Claim
+from worker.files.safe import lstat_at, move_noreplace, opened_dir, remove_empty_parents
+from worker.files.spool import spool_parts
+
+_NAME_MAX = 255
+
+
+_ESCAPED = re.compile(r"%([0-9A-F]{2})")
+
+
+def to_text(path: str) -> str:
+    """An outcome path as the ledger stores it (PostgreSQL text must be valid UTF-8).
+
+    Bytes of a name that are not UTF-8 (surrogate escapes in Python) become
+    `%XX`, and `%` itself `%25`: `from_text` gives back the exact path.
+    """
+    if path.isascii() and "%" not in path:
+        return path
+    return "".join(
+        f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else "%25" if c == "%" else c
+        for c in path
+    )
+
+
+def from_text(text: str) -> str:
+    def back(match: re.Match[str]) -> str:
+        value = int(match[1], 16)
+        return "%" if value == 0x25 else chr(0xDC00 + value) if value >= 0x80 else match[0]
+
+    return _ESCAPED.sub(back, text) if "%" in text else text
+
+
+class Moved(enum.Enum):
+    MOVED = "moved"
+    ALREADY = "already"  # nothing left in the spool: moved before
+    TAKEN = "taken"  # the outcome path holds another file
+
+
+def preferred(fate: Fate, name: str) -> str:
+    return f"{fate.folder}/{name}"
+
+
+def alternate(fate: Fate, name: str, claim_id: str) -> str:
+    """The outcome path when the preferred one is taken: unique to the claim."""
+    path = PurePosixPath(name)
+    leaf = f"{path.name}.{claim_id}"
+    if len(os.fsencode(leaf)) > _NAME_MAX:
+        leaf = f"{claim_id}{path.suffix}"[:_NAME_MAX]
+    parent = path.parent.as_posix()
+    return f"{fate.folder}/{leaf}" if parent == "." else f"{fate.folder}/{parent}/{leaf}"
+
+
+def choose(files: int, fate: Fate, name: str, claim_id: str) -> str:
+    """The outcome path to record: the file's own name if nothing is there yet."""
+    first = preferred(fate, name)
+    if len(os.fsencode(PurePosixPath(name).name)) <= _NAME_MAX and not exists(files, first):
+        return first
+    return alternate(fate, name, claim_id)
+
+
+def sidecar_path(outcome_path: str, claim_id: str) -> str:
+    leaf = PurePosixPath(outcome_path).name + SIDECAR_SUFFIX
+    if len(os.fsencode(leaf)) > _NAME_MAX:
+        leaf = claim_id + SIDECAR_SUFFIX
+    parent = PurePosixPath(outcome_path).parent.as_posix()
+    return f"{ERRORS_FOLDER}/{parent}/{leaf}"
+
+
+def exists(files: int, relative: str) -> bool:
+    parts = relative.split("/")
+    try:
+        with opened_dir(files, parts[:-1]) as folder:
+            lstat_at(folder, parts[-1])
+    except OSError:
+        return False
+    return True
+
+
+PENDING = f"{ERRORS_FOLDER}/.pending"
+
+
+def write_pending(files: int, claim_id: str, outcome_path: str, data: dict[str, object]) -> None:
+    """Write the whole sidecar under the claim's own pending name (a temporary, then a rename)."""
+    recorded = {**data, "outcome_path": to_text(outcome_path)}
+    text = json.dumps(recorded, indent=2, ensure_ascii=False, default=str)
+    parts = PENDING.split("/")
+    try:
+        with opened_dir(files, parts, create=True) as folder:
+            temp = f".{secrets.token_hex(6)}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+            fd = os.open(temp, flags, 0o640, dir_fd=folder)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(text + "\n")
+                os.replace(temp, f"{claim_id}.json", src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp, dir_fd=folder)
+                raise
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFull(f"no space left for the sidecar of claim {claim_id}") from exc
+        raise
+
+
+def place_sidecar(files: int, claim_id: str) -> str | None:
+    """Move the claim's pending sidecar next to its moved file; its path, or None."""
+    parts = PENDING.split("/")
+    try:
+        with opened_dir(files, parts) as pending:
+            with os.fdopen(
+                os.open(f"{claim_id}.json", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=pending)
+            ) as f:
+                outcome_path = from_text(str(json.load(f)["outcome_path"]))
+            if not exists(files, outcome_path):
+                return None  # not moved yet: the next delivery moves it first
+            target = sidecar_path(outcome_path, claim_id).split("/")
+            with opened_dir(files, target[:-1], create=True) as folder:
+                # Our own namespace: whatever is there is a stale copy for this path.
+                os.replace(f"{claim_id}.json", target[-1], src_dir_fd=pending, dst_dir_fd=folder)
+    except FileNotFoundError:
+        return None
+    return "/".join(target)
+
+
+def place_pending(files: int) -> int:
+    """Put in place every pending sidecar whose file has moved (a worker's start)."""
+    placed = 0
+    try:
+        with opened_dir(files, PENDING.split("/")) as pending, os.scandir(pending) as entries:
+            names = [e.name for e in entries if e.name.endswith(".json")]
+    except OSError:
+        return 0
+    for name in names:
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            placed += place_sidecar(files, name.removesuffix(".json")) is not None
+    return placed
+
+
+def move(files: int, spool: int, claim: Claim, outcome_path: str) -> Moved:
+    """Move the claim's spool entry to its outcome path, never replacing anything."""
+    source = spool_parts(claim)
+    target = outcome_path.split("/")
+    try:
+        with opened_dir(spool, source[:-1]) as src:
+            try:
+                lstat_at(src, source[-1])
+            except FileNotFoundError:
+                return Moved.ALREADY
+            with opened_dir(files, target[:-1], create=True) as dst:
+                move_noreplace(src, source[-1], dst, target[-1])
+    except FileExistsError:
+        return Moved.TAKEN
+    except FileNotFoundError:
+        return Moved.ALREADY
+    if len(source) > 1:
+        remove_empty_parents(spool, source[:-1])
+    return Moved.MOVED
+
+
+def move_out(files: int, relative: str, into: int, parts: Sequence[str]) -> None:
+    """Move an outcome file elsewhere (back to the spool or the inbox), never replacing."""
+    source = relative.split("/")
+    with (
+        opened_dir(files, source[:-1]) as src,
+        opened_dir(into, parts[:-1], create=True) as dst,
+    ):
+        move_noreplace(src, source[-1], dst, parts[-1])
+    _tidy(files, source)
+
+
+def remove(files: int, relative: str) -> bool:
+    """Delete an outcome file (or its sidecar); False if it was not there."""
+    parts = relative.split("/")
+    try:
+        with opened_dir(files, parts[:-1]) as folder:
+            os.unlink(parts[-1], dir_fd=folder)
+    except FileNotFoundError:
+        return False
+    _tidy(files, parts)
+    return True
+
+
+def _tidy(files: int, parts: Sequence[str]) -> None:
+    """Remove the sub-folders a file leaves empty; never a fate folder or `errors/<fate>`."""
+    keep = 2 if parts[0] == ERRORS_FOLDER else 1
+    remove_empty_parents(files, parts[:-1], keep)
+
+
+def lstat(files: int, relative: str) -> os.stat_result | None:
+    parts = relative.split("/")
+    try:
+        with opened_dir(files, parts[:-1]) as folder:
+            return lstat_at(folder, parts[-1])
+    except OSError:
+        return None
+
+
+def open_kept(files: int, relative: str) -> int:
+    """Open an outcome file for reading, no link followed, no FIFO waited on."""
+    parts = relative.split("/")
+    with opened_dir(files, parts[:-1]) as folder:
+        return os.open(
+            parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder
+        )

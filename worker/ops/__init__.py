@@ -1,0 +1,1 @@
+"""Operator commands: status, tail, retry, reprocess, rejected, prune, reindex."""

@@ -1,0 +1,1 @@
+"""The Celery worker's side: one batch of claims through examine, store and finish."""

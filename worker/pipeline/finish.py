@@ -1,0 +1,113 @@
+"""After the commit: each file with a fate goes to the outcome path the ledger records.
+
+For a rejected or failed file the sidecar comes first, rebuilt from the
+ledger, then the move, which never replaces anything. If the recorded path
+was taken meanwhile, the claim's own name is recorded first and used. A file
+that cannot be moved now (a full disk, say) stays in the spool with its fate
+committed: the next delivery of its claim finishes it the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from worker import db
+from worker.errors import DiskFull
+from worker.fates import Fate
+from worker.files import outcomes
+from worker.files.claims import Claim
+from worker.logs import printable
+from worker.pipeline.verdicts import sidecar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    file_id: int
+    fate: Fate
+    reason: str | None
+    outcome_path: str | None
+
+
+def finish(
+    conn: psycopg.Connection[Any], files: int, spool: int, claims: dict[int, Claim]
+) -> list[Finished]:
+    """Move every file of `claims` (file id -> claim) whose fate is committed."""
+    if not claims:
+        return []
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(db.query("pipeline.finished_rows"), {"ids": list(claims)}).fetchall()
+        with_sidecar = [r["id"] for r in rows if Fate(r["status"]).has_sidecar]
+        records: dict[int, list[dict[str, object]]] = defaultdict(list)
+        if with_sidecar:
+            for r in cur.execute(db.query("pipeline.record_rejections"), {"ids": with_sidecar}):
+                records[r.pop("file_id")].append(r)
+    done: list[Finished] = []
+    for row in rows:
+        fate = Fate(row["status"])
+        if not fate.final:
+            continue
+        claim = claims[row["id"]]
+        try:
+            path = _move(conn, files, spool, claim, row, records.get(row["id"], []))
+        except DiskFull as exc:
+            log.error("file %s: %s; it waits in the spool with its fate recorded", row["id"], exc)
+            continue
+        except Exception:
+            # The fate is committed; one file that cannot move must not strand the rest
+            # of the batch in the spool. A later delivery of its claim moves it.
+            log.exception("file %s (%s): %s but not moved", row["id"], printable(row["name"]), fate)
+            continue
+        done.append(Finished(row["id"], fate, row["reason"], path))
+        log.info(
+            "file %s (%s): %s%s%s",
+            row["id"],
+            printable(row["name"]),
+            fate,
+            f" ({row['reason']})" if row["reason"] else "",
+            f" -> {printable(path)}" if path else "",
+            extra={"file_id": row["id"]},
+        )
+    return done
+
+
+def _move(
+    conn: psycopg.Connection[Any],
+    files: int,
+    spool: int,
+    claim: Claim,
+    row: dict[str, Any],
+    records: list[dict[str, object]],
+) -> str | None:
+    fate = Fate(row["status"])
+    path = outcomes.from_text(row["outcome_path"]) if row["outcome_path"] else None
+    if path is None:
+        if row["reason"] == "file_vanished":
+            return None
+        path = _record(conn, row["id"], outcomes.choose(files, fate, claim.name, claim.claim_id))
+    if fate.has_sidecar:
+        outcomes.write_pending(files, claim.claim_id, path, sidecar(row, records))
+    moved = outcomes.move(files, spool, claim, path)
+    if moved is outcomes.Moved.TAKEN:
+        path = _record(conn, row["id"], outcomes.alternate(fate, claim.name, claim.claim_id))
+        if fate.has_sidecar:
+            outcomes.write_pending(files, claim.claim_id, path, sidecar(row, records))
+        if outcomes.move(files, spool, claim, path) is outcomes.Moved.TAKEN:
+            raise FileExistsError(f"both outcome paths of claim {claim.claim_id} are taken")
+    if fate.has_sidecar:
+        outcomes.place_sidecar(files, claim.claim_id)
+    return path
+
+
+def _record(conn: psycopg.Connection[Any], file_id: int, path: str) -> str:
+    conn.execute(
+        db.query("pipeline.set_outcome_path"), {"id": file_id, "path": outcomes.to_text(path)}
+    )
+    return path

@@ -1,1 +1,0 @@
-SELECT status, count(*) FROM ingest_files GROUP BY status;

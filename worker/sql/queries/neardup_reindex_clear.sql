@@ -1,1 +1,0 @@
-TRUNCATE document_bands, document_signatures;
