@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from worker import decode as decode_module
+from worker.parse import decode as decode_module
 from worker import parse as registry
 from worker.errors import Rejected
 from worker.fates import Verdict

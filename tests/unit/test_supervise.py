@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from worker.supervise import Child, ChildFailed, Supervisor
+from worker.cli.supervise import Child, ChildFailed, Supervisor
 
 READY_THEN = """
 import os, pathlib, sys, time

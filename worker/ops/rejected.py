@@ -9,7 +9,6 @@ stays `rejected`: the ledger is the history of what was received.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +17,11 @@ from psycopg.rows import dict_row
 from worker import db
 from worker.errors import ConfigurationError
 from worker.fates import Fate
-from worker.files import outcomes
 from worker.files.claims import InvalidClaim, check_name
-from worker.files.safe import open_root
 from worker.logs import printable
 from worker.ops.selection import files_with_status, kept_path
 from worker.settings import Settings
+from worker.sources import Source, open_source
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +40,11 @@ def list_rejected(settings: Settings, targets: list[str]) -> list[dict[str, Any]
         by_file.setdefault(record["file_id"], []).append(
             {"record": record["record_no"], "reason": record["reason"], "detail": record["detail"]}
         )
-    files = open_root(settings.work_dir)
+    source = open_source(settings)
     try:
-        kept = {r["id"]: _kept(files, kept_path(r)) for r in rows}
+        kept = {r["id"]: _kept(source, kept_path(r)) for r in rows}
     finally:
-        os.close(files)
+        source.close()
     out = []
     for row in rows:
         path = kept[row["id"]]
@@ -57,15 +55,15 @@ def list_rejected(settings: Settings, targets: list[str]) -> list[dict[str, Any]
                 "reason": row["reason"],
                 "detail": row["detail"],
                 "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
-                "path": str(settings.work_dir / path) if path else None,
+                "path": source.location(path) if path else None,
                 "records": by_file.get(row["id"], []),
             }
         )
     return out
 
 
-def _kept(files: int, path: str | None) -> str | None:
-    return path if path is not None and outcomes.lstat(files, path) is not None else None
+def _kept(source: Source, path: str | None) -> str | None:
+    return path if path is not None and source.kept(path) is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,27 +80,22 @@ def release(settings: Settings, target: str) -> list[Released]:
         rows = files_with_status(conn, Fate.REJECTED, [target])
     if not rows:
         raise ConfigurationError(f"no rejected file with id or name {target!r}")
-    results = []
-    files = open_root(settings.work_dir)
-    inbox = open_root(settings.inbox_dir)
+    source = open_source(settings)
     try:
-        for row in rows:
-            results.append(_release(files, inbox, row))
+        return [_release(source, row) for row in rows]
     finally:
-        os.close(files)
-        os.close(inbox)
-    return results
+        source.close()
 
 
-def _release(files: int, inbox: int, row: dict[str, Any]) -> Released:
+def _release(source: Source, row: dict[str, Any]) -> Released:
     file_id, name, path = int(row["id"]), str(row["name"]), kept_path(row)
-    if path is None or _kept(files, path) is None:
+    if path is None or _kept(source, path) is None:
         return Released(file_id, name, "missing")
     try:
         check_name(name)
-        outcomes.move_out(files, path, inbox, name.split("/"))  # one complete file appears
-    except (FileExistsError, InvalidClaim):
+    except InvalidClaim:
         return Released(file_id, name, "inbox_taken")
-    outcomes.remove(files, outcomes.sidecar_path(path, str(row["claim_id"])))
+    if not source.release(path, name, str(row["claim_id"])):  # one complete file appears
+        return Released(file_id, name, "inbox_taken")
     log.info("file %s (%s): released into the inbox", file_id, printable(name))
     return Released(file_id, name, "released")

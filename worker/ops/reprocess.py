@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +32,12 @@ from worker import db
 from worker.dedupe.normalise import content_sha256
 from worker.errors import Rejected
 from worker.fates import Fate, Verdict
-from worker.files import outcomes
-from worker.files.safe import open_root
 from worker.ops.selection import files_with_status, kept_path
 from worker.parse import parse_file
 from worker.parse.validate import validate
 from worker.records import Document, ParseOptions
 from worker.settings import Settings
+from worker.sources import Source, open_source
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +51,28 @@ class ReprocessReport:
 def reprocess(settings: Settings, targets: list[str], *, dry_run: bool = False) -> ReprocessReport:
     report = ReprocessReport()
     options = settings.parse_options()
-    files = open_root(settings.work_dir)
+    source = open_source(settings)
     url = settings.require_database_url()
     try:
         with db.connect(url, autocommit=True) as conn, db.wrap_errors():
             for row in files_with_status(conn, Fate.STORED, targets):
-                _one(conn, files, row, options, report, dry_run)
+                _one(conn, source, row, options, report, dry_run)
     finally:
-        os.close(files)
+        source.close()
     return report
 
 
 def _one(
     conn: psycopg.Connection[Any],
-    files: int,
+    source: Source,
     row: dict[str, Any],
     options: ParseOptions,
     report: ReprocessReport,
     dry_run: bool,
 ) -> None:
     file_id, name = int(row["id"]), str(row["name"])
-    raw = _kept_bytes(files, kept_path(row), options.max_file_bytes)
+    path = kept_path(row)
+    raw = None if path is None else source.read_kept(path, options.max_file_bytes)
     if raw is None or hashlib.sha256(raw).hexdigest() != str(row["sha256"]).strip():
         report.counts["file_missing"] += 1  # gone, or not the bytes that were stored
         return
@@ -84,17 +83,6 @@ def _one(
     with conn.transaction(force_rollback=dry_run):
         _refresh(conn, file_id, name, parsed, options, report)
     report.counts["files"] += 1
-
-
-def _kept_bytes(files: int, path: str | None, limit: int) -> bytes | None:
-    if path is None:
-        return None
-    try:
-        fd = outcomes.open_kept(files, path)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(limit + 1)
 
 
 def _refresh(

@@ -10,7 +10,6 @@ inbox or the spool.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,8 +19,8 @@ from psycopg.rows import dict_row
 from worker import db
 from worker.fates import Fate
 from worker.files import outcomes
-from worker.files.safe import open_root
 from worker.settings import Settings
+from worker.sources import open_source
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def retention_days(settings: Settings) -> dict[Fate, float | None]:
 def prune(settings: Settings, *, dry_run: bool = False, now: float | None = None) -> list[Pruned]:
     moment = datetime.fromtimestamp(time.time() if now is None else now, UTC)
     pruned: list[Pruned] = []
-    files = open_root(settings.work_dir)
+    source = open_source(settings)
     url = settings.require_database_url()
     try:
         with db.connect(url, autocommit=True) as conn, db.wrap_errors():
@@ -60,16 +59,14 @@ def prune(settings: Settings, *, dry_run: bool = False, now: float | None = None
                     ).fetchall()
                 for row in rows:
                     path, claim_id = outcomes.from_text(row["outcome_path"]), str(row["claim_id"])
-                    info = outcomes.lstat(files, path)
+                    size = source.kept(path)
                     age = round((moment - row["finished_at"]).total_seconds() / 86_400, 3)
-                    pruned.append(Pruned(path, str(fate), age, info.st_size if info else 0))
+                    pruned.append(Pruned(path, str(fate), age, size or 0))
                     if dry_run:
                         continue
-                    outcomes.remove(files, path)
-                    if fate.has_sidecar:
-                        outcomes.remove(files, outcomes.sidecar_path(path, claim_id))
+                    source.remove(path, claim_id, sidecar=fate.has_sidecar)
                     conn.execute(db.query("ops.forget_outcome"), {"id": row["id"]})
                     log.info("pruned %s (%s, %.1f days)", path, fate, age)
     finally:
-        os.close(files)
+        source.close()
     return pruned

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +19,13 @@ import psycopg
 
 from worker import db, metrics
 from worker.fates import Fate, Verdict
-from worker.files import outcomes
 from worker.files.claims import Claim
-from worker.files.safe import open_root
 from worker.pipeline import plan as planning
 from worker.pipeline.examine import Examined, examine, fingerprint_all
 from worker.pipeline.finish import finish
 from worker.pipeline.store import store
 from worker.settings import Settings
+from worker.sources import Source, open_source
 
 log = logging.getLogger(__name__)
 
@@ -45,26 +43,23 @@ def process_batch(
     report = BatchReport()
     unique = list({c.claim_id: c for c in claims}.values())
     pool = db.pool(settings.require_database_url(), settings.db_pool_size)
-    files = open_root(settings.work_dir)
-    spool = open_root(settings.spool_dir)
+    source = open_source(settings)
     try:
         with metrics.batch_timer(), db.wrap_errors(), pool.connection() as conn:
             conn.autocommit = True
             try:
-                _process(conn, settings, files, spool, unique, report, count_attempts)
+                _process(conn, settings, source, unique, report, count_attempts)
             finally:
                 conn.execute(db.query("pipeline.unlock_claims"))
     finally:
-        os.close(files)
-        os.close(spool)
+        source.close()
     return report
 
 
 def _process(
     conn: psycopg.Connection[Any],
     settings: Settings,
-    files: int,
-    spool: int,
+    source: Source,
     claims: list[Claim],
     report: BatchReport,
     count_attempts: bool,
@@ -91,7 +86,7 @@ def _process(
     examined = [_exhausted(by_id[c], tries) for c, tries in plan.exhausted.items()]
     options = settings.parse_options()
     for claim_id in plan.run + plan.start:
-        examined.append(examine(by_id[claim_id], spool, options, settings.parse_time_limit_s))
+        examined.append(examine(by_id[claim_id], source, options, settings.parse_time_limit_s))
     fingerprint_all(examined)
     ready: list[Examined] = []
     changed: list[Examined] = []
@@ -113,12 +108,9 @@ def _process(
         conn.execute(db.query("pipeline.refund_attempts"), {"ids": refund})
         report.retry += [(e.now or e.claim, settings.settle_ms / 1000 + 1.0) for e in changed]
 
-    def choose(fate: Fate, name: str, claim_id: str) -> str:
-        return outcomes.choose(files, fate, name, claim_id)
-
-    stored = store(conn, file_ids, ready, choose) if ready else {}
+    stored = store(conn, file_ids, ready, source.choose) if ready else {}
     to_finish = {file_ids[c]: by_id[c] for c in [*stored, *plan.final]}
-    for done in finish(conn, files, spool, to_finish):
+    for done in finish(conn, source, to_finish):
         claim_id = to_finish[done.file_id].claim_id
         report.fates[claim_id] = done.fate
         if claim_id in stored:  # a file decided by this task (not an earlier one)

@@ -1,11 +1,9 @@
 """Examine one claimed file outside any transaction: read, parse, validate, fingerprint.
 
-Reading: the spool entry is judged by `lstat` first (a link or a device is
-never opened), then opened with O_NOFOLLOW | O_NONBLOCK; its size is checked
-before a byte is read, and the read stops one byte past the limit. After the
-read the file must still be what the watcher claimed (inode, size, modified
-time): otherwise a writer was still at work, and the file goes back to wait
-instead of a partial document being stored.
+Reading is the source's (worker.sources): a link or a device is never opened,
+the size is checked before a byte is read, and after the read the item must
+still be what the watcher claimed: otherwise a writer was still at work, and
+the file goes back to wait instead of a partial document being stored.
 
 Everything that looks at the content runs under the per-file time limit: an
 exception or a hang is this file's problem (retried alone, then `failed`),
@@ -16,11 +14,8 @@ its own, inside its time limit.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
-import os
-import stat
 import traceback
 from dataclasses import dataclass, field
 
@@ -28,13 +23,13 @@ from worker.dedupe.minhash import PARAMS, Fingerprint, fingerprints
 from worker.errors import Rejected
 from worker.fates import Verdict
 from worker.files.claims import Claim
-from worker.files.spool import lstat_claimed, open_claimed
 from worker.logs import printable
 from worker.parse import parse_file
 from worker.parse.limits import TimeLimitExceeded, time_limit
 from worker.parse.validate import validate
 from worker.reasons import describe
 from worker.records import Document, ParseOptions
+from worker.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +57,10 @@ class Examined:
     now: Claim | None = None  # the claim as the file is now, when changed
 
 
-def examine(claim: Claim, spool: int, options: ParseOptions, limit_s: float) -> Examined:
+def examine(claim: Claim, source: Source, options: ParseOptions, limit_s: float) -> Examined:
     result = Examined(claim)
     try:
-        raw = _read(spool, claim, options.max_file_bytes, result)
+        read = source.read(claim, options.max_file_bytes)
     except Rejected as exc:
         result.verdict = Verdict.rejected(exc.reason, exc.detail)
         return result
@@ -76,8 +71,11 @@ def examine(claim: Claim, spool: int, options: ParseOptions, limit_s: float) -> 
         detail = f"The file could not be read: {exc.strerror}."
         result.verdict = Verdict.rejected("unreadable", detail)
         return result
-    if result.changed:
+    result.size = len(read.raw)
+    if read.now is not None:
+        result.changed, result.now = True, read.now
         return result
+    raw = read.raw
     result.sha256 = hashlib.sha256(raw).hexdigest()
     try:
         with time_limit(limit_s):
@@ -154,68 +152,6 @@ def _judge(result: Examined, raw: bytes, options: ParseOptions) -> None:
             result.rejections.append(checked)
         else:
             result.pending.append((checked, checked.normalised))
-
-
-def _read(spool: int, claim: Claim, limit: int, result: Examined) -> bytes:
-    info = lstat_claimed(spool, claim)
-    if not stat.S_ISREG(info.st_mode):
-        raise _not_regular(info)
-    try:
-        fd = open_claimed(spool, claim)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENXIO):  # swapped for a link; a socket
-            raise _not_regular(info) from exc
-        raise
-    with os.fdopen(fd, "rb") as handle:
-        before = os.fstat(handle.fileno())
-        if not stat.S_ISREG(before.st_mode):
-            raise _not_regular(before)
-        result.size = before.st_size
-        if before.st_size > limit:
-            raise Rejected(
-                "too_large", f"The file has {before.st_size} bytes; the limit is {limit} bytes."
-            )
-        raw = handle.read(limit + 1)
-        after = os.fstat(handle.fileno())
-    if len(raw) > limit:
-        raise Rejected("too_large", f"The file grew beyond the limit of {limit} bytes.")
-    result.size = len(raw)
-    if _changed(claim, after, len(raw)):
-        result.changed = True
-        result.now = Claim(
-            claim.claim_id,
-            claim.name,
-            claim.received_at,
-            after.st_ino,
-            after.st_size,
-            after.st_mtime_ns,
-        )
-    return raw
-
-
-def _changed(claim: Claim, after: os.stat_result, read: int) -> bool:
-    if claim.ino is None:
-        return after.st_size != read  # an old message: only what we can see now
-    return (after.st_ino, after.st_size, after.st_mtime_ns, read) != (
-        claim.ino,
-        claim.size,
-        claim.mtime_ns,
-        claim.size,
-    )
-
-
-def _not_regular(info: os.stat_result) -> Rejected:
-    if stat.S_ISLNK(info.st_mode):
-        return Rejected(
-            "symlink",
-            "The inbox entry is a symbolic link, and links are never followed; "
-            "copy or move the file itself into the inbox.",
-        )
-    return Rejected(
-        "not_a_file",
-        "The inbox entry is not a regular file (a named pipe, socket or device) and was "
-        "not read; drop regular files only.",
-    )
 
 
 def _summary(exc: BaseException) -> str:

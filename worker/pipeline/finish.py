@@ -24,6 +24,7 @@ from worker.files import outcomes
 from worker.files.claims import Claim
 from worker.logs import printable
 from worker.pipeline.verdicts import sidecar
+from worker.sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class Finished:
 
 
 def finish(
-    conn: psycopg.Connection[Any], files: int, spool: int, claims: dict[int, Claim]
+    conn: psycopg.Connection[Any], source: Source, claims: dict[int, Claim]
 ) -> list[Finished]:
     """Move every file of `claims` (file id -> claim) whose fate is committed."""
     if not claims:
@@ -56,7 +57,7 @@ def finish(
             continue
         claim = claims[row["id"]]
         try:
-            path = _move(conn, files, spool, claim, row, records.get(row["id"], []))
+            path = _move(conn, source, claim, row, records.get(row["id"], []))
         except DiskFull as exc:
             log.error("file %s: %s; it waits in the spool with its fate recorded", row["id"], exc)
             continue
@@ -80,8 +81,7 @@ def finish(
 
 def _move(
     conn: psycopg.Connection[Any],
-    files: int,
-    spool: int,
+    source: Source,
     claim: Claim,
     row: dict[str, Any],
     records: list[dict[str, object]],
@@ -91,18 +91,12 @@ def _move(
     if path is None:
         if row["reason"] == "file_vanished":
             return None
-        path = _record(conn, row["id"], outcomes.choose(files, fate, claim.name, claim.claim_id))
-    if fate.has_sidecar:
-        outcomes.write_pending(files, claim.claim_id, path, sidecar(row, records))
-    moved = outcomes.move(files, spool, claim, path)
-    if moved is outcomes.Moved.TAKEN:
+        path = _record(conn, row["id"], source.choose(fate, claim.name, claim.claim_id))
+    details = sidecar(row, records) if fate.has_sidecar else None
+    if source.deliver(claim, path, details) is outcomes.Moved.TAKEN:
         path = _record(conn, row["id"], outcomes.alternate(fate, claim.name, claim.claim_id))
-        if fate.has_sidecar:
-            outcomes.write_pending(files, claim.claim_id, path, sidecar(row, records))
-        if outcomes.move(files, spool, claim, path) is outcomes.Moved.TAKEN:
+        if source.deliver(claim, path, details) is outcomes.Moved.TAKEN:
             raise FileExistsError(f"both outcome paths of claim {claim.claim_id} are taken")
-    if fate.has_sidecar:
-        outcomes.place_sidecar(files, claim.claim_id)
     return path
 
 

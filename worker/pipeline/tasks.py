@@ -9,7 +9,6 @@ watcher of ours could have written is logged and dropped, never read.
 from __future__ import annotations
 
 import logging
-import os
 from functools import cache
 from typing import Any
 
@@ -29,12 +28,11 @@ from worker.broker.depth import queue_depth
 from worker.constants import TASK_BATCH
 from worker.errors import TransientError
 from worker.files.claims import Claim, InvalidClaim
-from worker.files.outcomes import place_pending
-from worker.files.safe import open_root
 from worker.logs import configure_logging, mark_ready
 from worker.parse import language
 from worker.pipeline.batch import process_batch
 from worker.settings import Settings, load
+from worker.sources import open_source
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +112,12 @@ def _ready(**_kwargs: Any) -> None:
     current = settings()
     metrics.serve_worker(current, lambda: queue_depth(current.broker_url).pair())
     try:
-        files = open_root(current.work_dir)
+        source = open_source(current)
     except OSError:
-        pass
+        pass  # nothing claimed yet: no files folder
     else:
-        placed = place_pending(files)
-        os.close(files)
+        placed = source.place_pending()
+        source.close()
         if placed:
             log.info("put %d pending sidecars in place", placed)
     mark_ready()
