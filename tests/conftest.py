@@ -1,7 +1,7 @@
 """Real servers for the whole suite, from the same pip-installed binaries as `ingest up`.
 
 - `pg_admin_url`: one embedded PostgreSQL per session.
-- `database_url`: a fresh, migrated database per test (isolation without restarts).
+- `database_url`: a fresh database per test, cloned from one migrated template.
 - `broker`: one embedded Valkey per session, flushed before each test.
 - `stack`: a real `ingest worker` and `ingest watch`, as subprocesses, per test.
 """
@@ -31,9 +31,15 @@ def pg_admin_url() -> Iterator[str]:
         postgres.stop()
 
 
+@pytest.fixture(scope="session")
+def migrated_template(pg_admin_url: str) -> str:
+    """A database migrated once per session; every test gets a clone of it."""
+    return create_database(pg_admin_url, prefix="template")
+
+
 @pytest.fixture
-def database_url(pg_admin_url: str) -> Iterator[str]:
-    url = create_database(pg_admin_url)
+def database_url(pg_admin_url: str, migrated_template: str) -> Iterator[str]:
+    url = create_database(pg_admin_url, template=migrated_template)
     yield url
     drop_database(pg_admin_url, url)
 

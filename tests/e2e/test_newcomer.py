@@ -25,6 +25,7 @@ from tests.support import wait_for
 from worker.embedded.postgres import ROOT_HOME, digest
 
 ROOT = Path(__file__).resolve().parents[2]
+NOT_IN_A_CLONE = (".git", ".venv", "build", "*.egg-info", ".ingest", "__pycache__", "inbox")
 
 IMPORT_EVERYTHING = """
 import importlib, pkgutil, worker
@@ -41,9 +42,12 @@ def clean_venv() -> Iterator[Path]:
     base = Path(tempfile.mkdtemp(prefix="ingest-newcomer-"))
     venv = base / "venv"
     try:
+        # A copy of the project as a clone has it: no build output, venv or state of ours.
+        project = base / "checkout"
+        shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(*NOT_IN_A_CLONE))
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         install = subprocess.run(
-            [str(venv / "bin" / "pip"), "install", "--disable-pip-version-check", str(ROOT)],
+            [str(venv / "bin" / "pip"), "install", "--disable-pip-version-check", str(project)],
             capture_output=True,
             text=True,
             check=False,

@@ -113,9 +113,14 @@ def valkey_server(restartable_valkey: RestartableValkey) -> Iterator[Restartable
         restartable_valkey.start()
 
 
+@pytest.fixture(scope="session")
+def fault_template(restartable_pg: RestartablePostgres) -> str:
+    return create_database(restartable_pg.url, prefix="ftemplate")
+
+
 @pytest.fixture
-def fault_db(pg: RestartablePostgres) -> Iterator[str]:
-    url = create_database(pg.url, prefix="f")
+def fault_db(pg: RestartablePostgres, fault_template: str) -> Iterator[str]:
+    url = create_database(pg.url, prefix="f", template=fault_template)
     yield url
     if not pg.running():
         pg.start()

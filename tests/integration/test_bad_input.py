@@ -354,10 +354,13 @@ def _own_broker(valkey: EmbeddedValkey, db: int) -> str:
 
 @pytest.fixture(scope="module")
 def catalogue(
-    pg_admin_url: str, valkey: EmbeddedValkey, tmp_path_factory: pytest.TempPathFactory
+    pg_admin_url: str,
+    migrated_template: str,
+    valkey: EmbeddedValkey,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Catalogue]:
     root = tmp_path_factory.mktemp("catalogue")
-    url = create_database(pg_admin_url)
+    url = create_database(pg_admin_url, template=migrated_template)
     stack = Stack(
         root,
         url,
@@ -624,9 +627,9 @@ def _document(catalogue: Catalogue, name: str) -> dict[str, Any]:
 
 
 def test_undated_text_is_stored_when_allowed(
-    pg_admin_url: str, valkey: EmbeddedValkey, tmp_path: Path
+    pg_admin_url: str, migrated_template: str, valkey: EmbeddedValkey, tmp_path: Path
 ) -> None:
-    url = create_database(pg_admin_url)
+    url = create_database(pg_admin_url, template=migrated_template)
     stack = Stack(tmp_path, url, _own_broker(valkey, 8), INGEST_ALLOW_UNDATED="true")
     try:
         stack.start()

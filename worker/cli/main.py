@@ -17,20 +17,18 @@ from types import FrameType
 
 from worker import metrics, runtime
 from worker import settings as settings_module
-from worker.cli import ops_commands
-from worker.cli.up import run_up
 from worker.constants import QUEUE
-from worker.db import migrate
-from worker.db.roles import ensure_configured_logins
 from worker.errors import IngestError
 from worker.logs import configure_logging
-from worker.ops.reindex import run_reindex
-from worker.ops.status import run_status
 from worker.settings import Settings
-from worker.watcher.run import run_watch
+
+# Each command imports what it runs when it runs: `ingest status` needs no
+# parser or Celery, and a broken optional piece breaks only the commands using it.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from worker.cli import ops_commands
+
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser(
@@ -80,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 }
             )
             configure_logging(settings)
+            from worker.cli.up import run_up
+
             return run_up(settings, stop_on_signals(), verbose=args.verbose)
         settings = runtime.resolve(settings)
         configure_logging(settings)
@@ -91,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
+        from worker.db import migrate
+        from worker.db.roles import ensure_configured_logins
+
         url = settings.require_database_url()
         applied = migrate.apply(url)
         print("applied: " + ", ".join(applied) if applied else "schema is up to date")
@@ -98,15 +101,23 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"login: {login}")
         return 0
     if args.command == "watch":
+        from worker.watcher.run import run_watch
+
         return run_watch(settings, stop_on_signals())
     if args.command == "worker":
         return _worker(settings, args.celery_args)
     if args.command == "status":
+        from worker.ops.status import run_status
+
         settings.require_database_url()
         stop = stop_on_signals() if args.watch is not None else threading.Event()
         return run_status(settings, as_json=args.json, watch=args.watch, stop=stop)
     if args.command == "reindex":
+        from worker.ops.reindex import run_reindex
+
         return run_reindex(settings)
+    from worker.cli import ops_commands
+
     return ops_commands.dispatch(args, settings, stop_on_signals())
 
 

@@ -12,14 +12,10 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
-from worker.broker.publish import celery_publisher
 from worker.logs import printable
-from worker.ops.rejected import list_rejected, release
-from worker.ops.reprocess import reprocess
-from worker.ops.retention import prune
-from worker.ops.retry import retry_failed
-from worker.ops.tail import run_tail
 from worker.settings import Settings
+
+# The commands' modules are imported when a command runs (see worker.cli.main).
 
 COMMANDS = frozenset({"tail", "retry", "reprocess", "rejected", "prune"})
 
@@ -76,6 +72,8 @@ def dispatch(args: argparse.Namespace, settings: Settings, stop: threading.Event
         return _prune(settings, args)
     url = settings.require_database_url()
     if args.command == "tail":
+        from worker.ops.tail import run_tail
+
         return run_tail(url, args.since, stop, count=args.count, poll_s=args.poll)
     if args.command == "retry":
         return _retry(settings, args)
@@ -87,6 +85,9 @@ def dispatch(args: argparse.Namespace, settings: Settings, stop: threading.Event
 
 
 def _retry(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.broker.publish import celery_publisher
+    from worker.ops.retry import retry_failed
+
     settings.require_broker_url()
     results = retry_failed(settings, celery_publisher(settings), args.files)
     if args.json:
@@ -99,6 +100,8 @@ def _retry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.ops.reprocess import reprocess
+
     report = reprocess(settings, args.files, dry_run=args.dry_run)
     if args.json:
         print(json.dumps({"counts": dict(report.counts), "notes": report.notes}, default=str))
@@ -111,6 +114,8 @@ def _reprocess(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _rejected(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.ops.rejected import list_rejected, release
+
     if args.release:
         released = release(settings, args.release)
         if args.json:
@@ -131,6 +136,8 @@ def _rejected(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _prune(settings: Settings, args: argparse.Namespace) -> int:
+    from worker.ops.retention import prune
+
     pruned = prune(settings, dry_run=args.dry_run)
     if args.json:
         print(json.dumps([{**asdict(p), "path": str(p.path)} for p in pruned]))

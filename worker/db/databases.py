@@ -19,13 +19,22 @@ def ensure_database(admin_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def create_database(admin_url: str, prefix: str = "t") -> str:
-    """A new, uniquely named and migrated database; its URL."""
+def create_database(admin_url: str, prefix: str = "t", template: str | None = None) -> str:
+    """A new, uniquely named and migrated database; its URL.
+
+    With `template` (the URL of a migrated database nobody is connected to) it
+    is a copy of that one: a file-level clone, far cheaper than migrating.
+    """
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        source = sql.Identifier(str(conninfo_to_dict(template)["dbname"]))
+        statement += sql.SQL(" TEMPLATE {}").format(source)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(statement)
     url = make_conninfo(admin_url, dbname=name)
-    migrate.apply(url)
+    if template is None:
+        migrate.apply(url)
     return url
 
 
