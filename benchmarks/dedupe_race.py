@@ -145,6 +145,7 @@ def run(
     articles = load(corpus)
     texts = build_groups(articles, groups, copies)
     base = Path(tempfile.mkdtemp(prefix="dedupe-race-"))
+    base.chmod(0o711)  # as root, PostgreSQL's own user must reach its data below
     postgres = EmbeddedPostgres(base / "data")
     valkey = EmbeddedValkey(base / "data")
     processes: list[subprocess.Popen[bytes]] = []

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psutil
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 from worker.db.databases import create_database
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
@@ -43,12 +42,16 @@ def servers() -> Iterator[Servers]:
     base.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-", dir=base) as tmp:
         root = Path(tmp)
+        # As root the embedded PostgreSQL runs as its own user, which must reach its
+        # data: ours to open for passing through (0711), as the test fixtures do.
+        for folder in (base, root):
+            folder.chmod(0o711)
         postgres = EmbeddedPostgres(root)
         valkey = EmbeddedValkey(root)
-        url = postgres.start()
+        postgres.start()
         valkey.start()
         try:
-            yield Servers(root, make_conninfo(url, dbname="postgres"), valkey, postgres)
+            yield Servers(root, postgres.admin_url, valkey, postgres)
         finally:
             valkey.stop()
             postgres.stop()

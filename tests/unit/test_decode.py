@@ -8,8 +8,8 @@ import zlib
 
 import pytest
 
-from worker.parse import decode as decode_module
 from worker.errors import Rejected
+from worker.parse import decode as decode_module
 from worker.parse.decode import decode
 from worker.reasons import REASONS
 

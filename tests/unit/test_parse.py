@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from worker.parse import decode as decode_module
 from worker import parse as registry
 from worker.errors import Rejected
 from worker.fates import Verdict
+from worker.parse import decode as decode_module
 from worker.parse import html, json_article, parse_file
 from worker.reasons import REASONS
 from worker.records import Article, ParseOptions

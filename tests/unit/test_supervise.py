@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from worker.cli.supervise import Child, ChildFailed, Supervisor
 
 READY_THEN = """

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from worker.errors import Rejected
 from worker.fates import Verdict
 from worker.parse import compressed, dated_text, html, json_article, ndjson
-from worker.parse.decode import decode
+from worker.parse.decode import decode as decode_bytes
 from worker.records import Article, ParseOptions
 
 NDJSON_SUFFIXES = frozenset({".ndjson", ".jsonl", ".jsonlines", ".ldjson"})
@@ -44,7 +44,7 @@ def parse_file(raw: bytes, name: str, options: ParseOptions) -> list[Article | V
                 "The file is gzip inside gzip; compress it only once and drop it again.",
             )
         name = name.removesuffix(".gz").removesuffix(".GZ")
-    text = decode(raw)
+    text = decode_bytes(raw)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     match = _LEADING_SPACE.match(text)
