@@ -43,6 +43,7 @@ from worker.dedupe.minhash import (
     shingles,
     similarity,
 )
+from worker.dedupe.neardup import VERIFY_MARGIN
 from worker.dedupe.normalise import normalise
 
 Pair = tuple[int, int]
@@ -111,7 +112,13 @@ def evaluate(
     estimated = {
         pair: similarity(fps[pair[0]].signature, fps[pair[1]].signature) for pair in candidates
     }
-    predicted = {pair for pair, est in estimated.items() if est >= params.threshold}
+    # The workers' rule (worker.dedupe.neardup.assign): an estimate within the
+    # margin of the threshold is replaced by the exact similarity.
+    decided = {
+        pair: exact(pair) if abs(est - params.threshold) < VERIFY_MARGIN else est
+        for pair, est in estimated.items()
+    }
+    predicted = {pair for pair, score in decided.items() if score >= params.threshold}
     reference = {pair for pair, jac in truth.items() if jac >= params.threshold}
 
     by_key: dict[str, list[int]] = defaultdict(list)

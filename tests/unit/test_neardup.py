@@ -53,3 +53,23 @@ def test_documents_of_one_batch_link_in_id_order_and_chains_collapse() -> None:
     c = print_("c", variant(4), [2])
     links = assign([(12, c), (10, a), (11, b)], [], 0.75)
     assert links == [Link(10, None, None, None), Link(11, 10, 0.8, 10), Link(12, 10, 0.8, 11)]
+
+
+def test_near_the_threshold_the_exact_similarity_decides() -> None:
+    # Both estimates are 0.8, right at the threshold: the exact similarities decide.
+    first = Candidate(1, [2], variant(2), root=1)
+    second = Candidate(2, [3], variant(2, start=200), root=2)
+    exact = {(9, 1): 0.74, (9, 2): 0.83}
+    links = assign(
+        [(9, print_("e", BASE, [2, 3]))], [first, second], 0.8, lambda a, b: exact[(a, b)]
+    )
+    assert links == [Link(9, 2, 0.83, 2)]
+
+
+def test_far_from_the_threshold_the_estimate_stands() -> None:
+    def never(_a: int, _b: int) -> float:
+        raise AssertionError("no exact check needed")
+
+    clear = Candidate(1, [2], BASE, root=1)  # estimate 1.0: far above 0.8 + margin
+    links = assign([(9, print_("f", BASE, [2]))], [clear], 0.8, never)
+    assert links == [Link(9, 1, 1.0, 1)]

@@ -6,13 +6,15 @@ single spaces, and turned into the set of its word ``shingle_size``-shingles
 shingle: all its words (so even an empty body gets a usable fingerprint, and a
 short text still matches its exact copies).
 
-Shingles are never built as strings: each word is hashed once to 64 bits by
-rensa (in Rust), a shingle's hash mixes its words' hashes (vectorised with
-numpy), and rensa sketches all documents of a batch in one call
-(``digest_matrix_from_flat_token_hashes``; ``num_perm`` unsigned 32-bit slots;
-the same shingle set always gives the same signature). This is about twice as
-fast as joining shingle strings in Python, and 64-bit shingle hashes make
-collisions negligible, so estimates are those of the string shingles.
+Neither words nor shingles are ever Python objects: a batch's texts are
+joined into one byte buffer, every word is hashed to 64 bits in a few numpy
+passes over it (``_word_hashes``), a shingle's hash mixes its words' hashes
+(``_shingle_hashes``), and rensa (in Rust) sketches all documents of the batch
+in one call (``digest_matrix_from_flat_token_hashes``; ``num_perm`` unsigned
+32-bit slots; the same shingle set always gives the same signature). Per
+document this costs about a quarter of splitting into word strings, and
+64-bit hashes make collisions negligible, so estimates are those of the string
+shingles.
 
 The signature is cut into ``bands`` bands of ``rows`` slots; each band gives
 one *band key*, a signed 64-bit integer (the band number and its slots mixed
@@ -42,6 +44,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import rensa
+from numpy.lib.stride_tricks import sliding_window_view
 
 from worker.dedupe.normalise import normalise, sha256_of_normalised
 
@@ -50,6 +53,7 @@ __all__ = [
     "Fingerprint",
     "MinHashParams",
     "band_keys",
+    "exact_similarity",
     "fingerprint",
     "fingerprint_normalised",
     "fingerprints",
@@ -92,7 +96,7 @@ class MinHashParams:
     seed: int = 42
     threshold: float = 0.8
     library: str = "rensa"
-    scheme: str = "word-hash-mix64-v1"  # how shingle hashes and band keys are formed
+    scheme: str = "word-pack64-mix64-v2"  # how word and shingle hashes and band keys are formed
     library_version: str = field(default_factory=_rensa_version)
     algorithm_version: int = field(default_factory=_rensa_algorithm_version)
 
@@ -167,15 +171,84 @@ def _finalise(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return h
 
 
-def _shingle_hashes(word_hashes: list[int], size: int) -> npt.NDArray[np.uint64]:
-    words = np.asarray(word_hashes, dtype=np.uint64)
-    count = max(1, len(words) - size + 1)
-    width = min(size, len(words))
-    h = words[:count].copy()
-    for i in range(1, width):  # h = ((w0 * MIX) ^ w1) * MIX ^ w2 ... over the window
-        h *= _MIX
-        h ^= words[i : i + count]
-    return _finalise(h)
+# Mask of the first k bytes of a little-endian 64-bit word, k = 0..8.
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
+
+
+def _pack(
+    windows: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
+) -> npt.NDArray[np.uint64]:
+    """The next (up to) 8 bytes of each word as one little-endian integer, zero padded."""
+    rows = np.ascontiguousarray(windows[starts])
+    packed: npt.NDArray[np.uint64] = rows.view("<u8").ravel() & _MASKS[np.minimum(lengths, 8)]
+    return packed
+
+
+def _word_hashes(normalised: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+    """64-bit hashes of every word of every text, flat, and each text's word offsets.
+
+    The texts are joined by single spaces and hashed in a few vectorised passes:
+    a word's first 8 bytes (zero padded: normalised text holds no NUL) go
+    through splitmix64's finaliser, a bijection, so words of up to 8 bytes
+    never collide; each further 8 bytes are mixed in.
+    """
+    counts = np.fromiter((t.count(" ") + 1 for t in normalised), np.int64, len(normalised))
+    data = " ".join(normalised).encode("utf-8")
+    size = len(data)
+    buffer = np.frombuffer(data + b"\0" * 8, dtype=np.uint8)
+    spaces = np.flatnonzero(buffer[:size] == 32)
+    starts = np.empty(len(spaces) + 1, dtype=np.int64)
+    starts[0], starts[1:] = 0, spaces + 1
+    ends = np.empty_like(starts)
+    ends[:-1], ends[-1] = spaces, size
+    lengths = ends - starts
+    windows = sliding_window_view(buffer, 8)
+    hashes = _finalise(_pack(windows, starts, lengths))
+    chunk = 1
+    longer = np.flatnonzero(lengths > 8)
+    while longer.size:
+        mixed = hashes[longer] * _MIX
+        mixed ^= _pack(windows, starts[longer] + 8 * chunk, lengths[longer] - 8 * chunk)
+        hashes[longer] = _finalise(mixed)
+        chunk += 1
+        longer = longer[lengths[longer] > 8 * chunk]
+    offsets = np.zeros(len(normalised) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return hashes, offsets
+
+
+def _shingle_hashes(
+    words: npt.NDArray[np.uint64], offsets: npt.NDArray[np.int64], size: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """Every text's word `size`-shingles (one shingle of all its words if it has fewer),
+    hashed as ((w0 * MIX) ^ w1) * MIX ^ ... then finalised; flat, with row offsets."""
+    counts = np.diff(offsets)
+    per_text = np.maximum(counts - size + 1, 1)
+    rows = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(per_text, out=rows[1:])
+    out = np.empty(int(rows[-1]), dtype=np.uint64)
+    whole = np.flatnonzero(counts >= size)
+    if whole.size:
+        span = len(words) - size + 1
+        windows = words[:span].copy()
+        for i in range(1, size):
+            windows *= _MIX
+            windows ^= words[i : span + i]
+        windows = _finalise(windows)
+        lengths = per_text[whole]
+        step = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
+            np.cumsum(lengths) - lengths, lengths
+        )
+        out[np.repeat(rows[whole], lengths) + step] = windows[
+            np.repeat(offsets[whole], lengths) + step
+        ]
+    for text in np.flatnonzero(counts < size):
+        hashed = words[offsets[text] : offsets[text + 1]][:1].copy()
+        for word in words[offsets[text] + 1 : offsets[text + 1]]:
+            hashed *= _MIX
+            hashed ^= word
+        out[rows[text]] = _finalise(hashed)[0]
+    return out, rows.astype(np.uint64)
 
 
 def _band_keys_matrix(signatures: npt.NDArray[np.uint64], params: MinHashParams) -> list[list[int]]:
@@ -200,12 +273,10 @@ def fingerprints(normalised: Sequence[str], params: MinHashParams) -> list[Finge
     """Fingerprint many normalised bodies at once (one rensa call for the batch)."""
     if not normalised:
         return []
-    word_hashes = rensa.RMinHash.hash_token_sets([text.split(" ") for text in normalised])
-    shingled = [_shingle_hashes(words, params.shingle_size) for words in word_hashes]
-    offsets = np.zeros(len(shingled) + 1, dtype=np.uint64)
-    np.cumsum([len(h) for h in shingled], out=offsets[1:])
+    words, offsets = _word_hashes(normalised)
+    shingled, rows = _shingle_hashes(words, offsets, params.shingle_size)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-        np.concatenate(shingled), offsets, params.num_perm, params.seed
+        shingled, rows, params.num_perm, params.seed
     )
     signatures = np.asarray(matrix.to_rows(), dtype=np.uint64)
     keys = _band_keys_matrix(signatures, params)
@@ -227,6 +298,20 @@ def fingerprint_normalised(normalised: str, params: MinHashParams) -> Fingerprin
 def fingerprint(body: str, params: MinHashParams) -> Fingerprint:
     """Normalise a body once and compute its content key, signature and band keys."""
     return fingerprint_normalised(normalise(body), params)
+
+
+def exact_similarity(a: str, b: str, params: MinHashParams) -> float:
+    """The exact Jaccard similarity of two normalised texts' shingle sets.
+
+    Used where the estimate is too close to the threshold to trust (see
+    worker.dedupe.neardup): a few pairs per thousand documents.
+    """
+    words, offsets = _word_hashes([a, b])
+    shingled, rows = _shingle_hashes(words, offsets, params.shingle_size)
+    first = np.unique(shingled[int(rows[0]) : int(rows[1])])
+    second = np.unique(shingled[int(rows[1]) : int(rows[2])])
+    common = np.intersect1d(first, second, assume_unique=True).size
+    return common / (first.size + second.size - common)
 
 
 def similarity(sig_a: Sequence[int], sig_b: Sequence[int]) -> float:

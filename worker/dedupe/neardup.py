@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -47,15 +47,22 @@ from worker import db
 from worker.dedupe.minhash import (
     Fingerprint,
     MinHashParams,
-    fingerprint,
+    exact_similarity,
+    fingerprint_normalised,
     signature_from_bytes,
     signature_to_bytes,
     similarity,
 )
+from worker.dedupe.normalise import normalise
 from worker.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
+#: An estimate this close to the threshold is checked against the exact similarity:
+#: with 128 slots the estimate's standard deviation near 0.8 is about 0.035.
+VERIFY_MARGIN: Final = 0.1
+#: (new document id, other document id) -> their exact similarity.
+Exact = Callable[[int, int], float]
 #: Above this many distinct band keys (8 documents), a batch locks the whole index.
 BUCKET_LOCK_LIMIT: Final = 256
 #: First half of the two-int4 advisory key of the index lock ("ND").
@@ -207,13 +214,19 @@ def lock(
 
 
 def link(
-    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+    conn: psycopg.Connection[Any],
+    new: Sequence[tuple[int, Fingerprint]],
+    params: MinHashParams,
+    texts: dict[int, str],
 ) -> list[Link]:
-    """Index documents just inserted (id, fingerprint) and link their near-duplicates."""
+    """Index documents just inserted (id, fingerprint) and link their near-duplicates.
+
+    ``texts``: the new documents' normalised bodies, by id, for exact checks.
+    """
     if not new:
         return []
     _verify(conn, params)
-    links, _changed = _link(conn, new, params)
+    links, _changed = _link(conn, new, params, texts)
     linked = sum(1 for x in links if x.near_duplicate_of is not None)
     if linked:
         log.info("%d of %d new documents are near-duplicates", linked, len(new))
@@ -221,7 +234,10 @@ def link(
 
 
 def _link(
-    conn: psycopg.Connection[Any], new: Sequence[tuple[int, Fingerprint]], params: MinHashParams
+    conn: psycopg.Connection[Any],
+    new: Sequence[tuple[int, Fingerprint]],
+    params: MinHashParams,
+    texts: dict[int, str],
 ) -> tuple[list[Link], int]:
     """Decide and write the links of ``new``; returns them and the document rows changed."""
     keys = _int_array({key for _id, p in new for key in p.band_keys})
@@ -231,7 +247,18 @@ def _link(
             db.query("neardup.candidates"), {"keys": keys}
         )
     ]
-    links = assign(new, candidates, params.threshold)
+    known = dict(texts)
+
+    def text(doc_id: int) -> str:
+        if doc_id not in known:
+            row = conn.execute(db.query("neardup.body"), {"id": doc_id}).fetchone()
+            known[doc_id] = normalise(str(row[0])) if row else ""
+        return known[doc_id]
+
+    def exact(a: int, b: int) -> float:
+        return exact_similarity(text(a), text(b), params)
+
+    links = assign(new, candidates, params.threshold, exact)
     by_id = {x.document_id: x for x in links}
     changed = conn.execute(
         db.query("neardup.store"),
@@ -255,12 +282,17 @@ def _int_array(values: Iterable[int]) -> str:
 
 
 def assign(
-    new: Sequence[tuple[int, Fingerprint]], candidates: Iterable[Candidate], threshold: float
+    new: Sequence[tuple[int, Fingerprint]],
+    candidates: Iterable[Candidate],
+    threshold: float,
+    exact: Exact | None = None,
 ) -> list[Link]:
     """Decide the links of new documents, in id order, against indexed ones and each other.
 
-    The best match is the candidate of highest estimated similarity at or
-    above ``threshold`` (the lower id on a tie); the link names its root.
+    The best match is the candidate of highest similarity at or above
+    ``threshold`` (the lower id on a tie); the link names its root. The
+    similarity is the MinHash estimate, or, within ``VERIFY_MARGIN`` of the
+    threshold where the estimate's noise could decide, the exact one (``exact``).
     """
     by_key: dict[int, list[int]] = defaultdict(list)
     signatures: dict[int, Sequence[int]] = {}
@@ -284,6 +316,8 @@ def assign(
                     continue
                 seen.add(other)
                 score = similarity(signature, signatures[other])
+                if exact is not None and abs(score - threshold) < VERIFY_MARGIN:
+                    score = exact(doc_id, other)
                 if score >= threshold and (
                     best is None or score > best[0] or (score == best[0] and other < best[1])
                 ):
@@ -331,8 +365,9 @@ def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> Rein
         while rows := conn.execute(
             db.query("neardup.reindex_chunk"), {"after": after, "limit": chunk}
         ).fetchall():
-            new = [(doc_id, fingerprint(body, params)) for doc_id, body in cast(_Rows, rows)]
-            links, changed = _link(conn, new, params)
+            texts = {doc_id: normalise(body) for doc_id, body in cast(_Rows, rows)}
+            new = [(doc_id, fingerprint_normalised(texts[doc_id], params)) for doc_id in texts]
+            links, changed = _link(conn, new, params, texts)
             relinked += changed
             documents += len(new)
             near += sum(1 for x in links if x.near_duplicate_of is not None)

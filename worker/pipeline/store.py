@@ -93,7 +93,13 @@ def _transaction(
         prints = {p.content_sha256: p for e in pending for _d, p in e.documents}
         neardup.lock(conn, prints.values(), PARAMS)  # before the insert: see worker.dedupe.neardup
         doc_ids, owners = _insert_documents(conn, file_ids, pending)
-        neardup.link(conn, [(doc_ids[k], prints[k]) for k in sorted(owners)], PARAMS)
+        texts = {
+            doc_ids[p.content_sha256]: d.normalised
+            for e in pending
+            for d, p in e.documents
+            if p.content_sha256 in owners
+        }
+        neardup.link(conn, [(doc_ids[k], prints[k]) for k in sorted(owners)], PARAMS, texts)
         rows: list[tuple[int, Decided, Examined, str | None]] = []
         repeated: list[tuple[int, int | None, int]] = []
         for e in pending:

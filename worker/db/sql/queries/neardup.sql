@@ -89,3 +89,7 @@ TRUNCATE document_bands, document_signatures;
 
 -- name: reindex_chunk
 SELECT id, body FROM documents WHERE id > %(after)s ORDER BY id LIMIT %(limit)s;
+
+-- name: body
+-- A linked-to document's body, for the exact check of a pair near the threshold.
+SELECT body FROM documents WHERE id = %(id)s;
