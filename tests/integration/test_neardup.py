@@ -270,7 +270,7 @@ def test_other_parameters_are_refused_until_reindex(
     assert done.returncode == 0, done.stderr
     assert "reindexed 3 documents: 1 near-duplicates, 0 links changed" in done.stdout
     stored = query(database_url, "SELECT seed, num_perm, bands, params FROM minhash_params")[0]
-    assert (int(stored["seed"]), stored["num_perm"], stored["bands"]) == (42, 128, 32)
+    assert (int(stored["seed"]), stored["num_perm"], stored["bands"]) == (42, PARAMS.num_perm, PARAMS.bands)
     assert stored["params"] == PARAMS.as_dict()
     assert links(database_url) == before and index_rows(database_url) == index_before
     assert process_batch(settings, [late]).fates == {late.claim_id: "stored"}

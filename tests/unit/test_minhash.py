@@ -50,9 +50,9 @@ def _sim(a: str, b: str) -> float:
 def test_default_params() -> None:
     d = PARAMS.as_dict()
     assert d["shingle_size"] == 5
-    assert d["num_perm"] == 128
-    assert d["bands"] * d["rows"] == d["num_perm"] == 128
-    assert (d["bands"], d["rows"]) == (32, 4)
+    assert d["num_perm"] == 120
+    assert d["bands"] * d["rows"] == d["num_perm"] == 120
+    assert (d["bands"], d["rows"]) == (20, 6)
     assert d["seed"] == 42
     assert d["threshold"] == 0.8
     assert d["library"] == "rensa"
@@ -65,7 +65,7 @@ def test_default_params() -> None:
 def test_lsh_recall_at_threshold() -> None:
     # Probability that a pair at the threshold shares at least one band.
     s = PARAMS.threshold
-    assert 1 - (1 - s**PARAMS.rows) ** PARAMS.bands > 0.9999
+    assert 1 - (1 - s**PARAMS.rows) ** PARAMS.bands > 0.997
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_fingerprint_is_stable_across_releases() -> None:
     # fingerprints must be rebuilt. Update the expected values deliberately.
     fp = fingerprint("The quick brown fox jumps over the lazy dog again", PARAMS)
     assert fp.signature[:4] == (1213402275, 3268045110, 3247768927, 3392428164)
-    assert fp.band_keys[:2] == [-2059277098162231746, -8834881061465661016]
+    assert fp.band_keys[:2] == [510274858729611445, -4252685392217119529]
 
 
 def test_seed_changes_signature() -> None:

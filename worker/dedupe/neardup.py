@@ -59,11 +59,11 @@ from worker.errors import ConfigurationError
 log = logging.getLogger(__name__)
 
 #: An estimate this close to the threshold is checked against the exact similarity:
-#: with 128 slots the estimate's standard deviation near 0.8 is about 0.035.
+#: with 120 slots the estimate's standard deviation near 0.8 is about 0.037.
 VERIFY_MARGIN: Final = 0.1
 #: (new document id, other document id) -> their exact similarity.
 Exact = Callable[[int, int], float]
-#: Above this many distinct band keys (8 documents), a batch locks the whole index.
+#: Above this many distinct band keys (12 documents), a batch locks the whole index.
 BUCKET_LOCK_LIMIT: Final = 256
 #: First half of the two-int4 advisory key of the index lock ("ND").
 LOCK_NAMESPACE: Final = 0x4E44

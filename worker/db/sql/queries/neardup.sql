@@ -75,7 +75,7 @@ WHERE d.id = v.id
   AND (d.near_duplicate_of, d.similarity) IS DISTINCT FROM (v.near_duplicate_of, v.similarity);
 
 -- name: copy_bands
--- Band rows of new documents: 32 per document, so COPY (about twice as fast
+-- Band rows of new documents: one per band (20) per document, so COPY (about twice as fast
 -- as INSERT ... SELECT unnest here), as text lines `band_key<TAB>document_id`.
 COPY document_bands (band_key, document_id) FROM STDIN;
 
