@@ -7,10 +7,11 @@ Every field is documented in config/ingest.toml and the README.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,10 +34,16 @@ class Settings(BaseSettings):
     # Where things are. Unset URLs mean: `ingest up` starts embedded servers.
     database_url: str | None = None
     broker_url: str | None = None
-    inbox: Path = Path("inbox")
+    # A folder, or an object-store prefix `s3://BUCKET/PREFIX/` (strings: a Path
+    # would fold the `//`; Path values are taken as folders).
+    inbox: str = "inbox"
     data_dir: Path = Path(".ingest")
     # Spool and outcome folders; must be on the inbox's file system (atomic renames).
-    files_dir: Path | None = None
+    # For an S3 inbox an `s3://` prefix (default: beside the inbox, see files_location).
+    files_dir: str | None = None
+    # S3-compatible server for an s3:// inbox (None: AWS). Credentials and region
+    # come from the standard AWS variables and files, never from these settings.
+    s3_endpoint_url: str | None = None
 
     # Watcher.
     watch_mode: Literal["events", "polling"] = "events"
@@ -116,16 +123,77 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
+    @field_validator("inbox", "files_dir", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> object:
+        if isinstance(value, os.PathLike):
+            return os.fspath(value)
+        if isinstance(value, str) and is_s3_url(value):
+            return s3_url(value)
+        return value
+
     # Derived locations -------------------------------------------------
 
     @property
+    def inbox_is_s3(self) -> bool:
+        return is_s3_url(os.fspath(self.inbox))
+
+    @property
     def inbox_dir(self) -> Path:
-        return self.inbox.expanduser().absolute()
+        """The inbox folder; ConfigurationError for an S3 inbox (see inbox_location)."""
+        if self.inbox_is_s3:
+            raise ConfigurationError(f"the inbox {self.inbox} is an object-store prefix, no folder")
+        return Path(os.fspath(self.inbox)).expanduser().absolute()
 
     @property
     def work_dir(self) -> Path:
-        base = self.files_dir if self.files_dir is not None else self.inbox_dir / ".ingest"
-        return base.expanduser().absolute()
+        """The files folder; ConfigurationError for an S3 inbox (see files_location)."""
+        inbox = self.inbox_dir
+        if self.files_dir is None:
+            return (inbox / ".ingest").absolute()
+        if is_s3_url(os.fspath(self.files_dir)):
+            raise ConfigurationError(
+                f"files_dir {self.files_dir} is an object-store prefix, but the inbox is a "
+                "folder: outcomes go where the inbox is (set both to s3:// or neither)"
+            )
+        return Path(os.fspath(self.files_dir)).expanduser().absolute()
+
+    @property
+    def inbox_location(self) -> str:
+        """The inbox as INGEST_INBOX takes it: an absolute folder or an s3:// prefix."""
+        return os.fspath(self.inbox) if self.inbox_is_s3 else str(self.inbox_dir)
+
+    @property
+    def files_location(self) -> str:
+        """Spool and outcomes as INGEST_FILES_DIR takes it: a folder or an s3:// prefix.
+
+        An S3 inbox's default is the sibling prefix `<prefix>.ingest/` in the same
+        bucket (`s3://b/in/` keeps its outcomes under `s3://b/in.ingest/`): never under
+        the inbox prefix, so listing the inbox never pages through outcomes.
+        """
+        if not self.inbox_is_s3:
+            return str(self.work_dir)
+        if self.files_dir is not None:
+            files = os.fspath(self.files_dir)
+            if not is_s3_url(files):
+                raise ConfigurationError(
+                    f"files_dir {files} is a folder, but the inbox is an object-store prefix: "
+                    "workers share no disk, so files_dir must be an s3:// prefix too"
+                )
+            inbox = os.fspath(self.inbox)
+            if files.startswith(inbox) or inbox.startswith(files):
+                raise ConfigurationError(
+                    f"files_dir {files} and the inbox {inbox} overlap: outcomes under the "
+                    "inbox prefix would be taken again (and listed on every look)"
+                )
+            return files
+        inbox = os.fspath(self.inbox)
+        if inbox.count("/") < 4:  # s3://bucket/ : the whole bucket
+            raise ConfigurationError(
+                f"the inbox {inbox} is a whole bucket: set files_dir to an s3:// prefix in "
+                "another bucket (outcomes must not be under the inbox prefix)"
+            )
+        return inbox.rstrip("/") + ".ingest/"
 
     @property
     def spool_dir(self) -> Path:
@@ -163,3 +231,23 @@ class Settings(BaseSettings):
 
 def load() -> Settings:
     return Settings()
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def is_s3_url(value: str) -> bool:
+    return value[:5].lower() == "s3://"
+
+
+def s3_url(value: str) -> str:
+    """`s3://BUCKET/PREFIX/` in its one spelling: a prefix always ends with `/`."""
+    bucket, _, prefix = value[5:].partition("/")
+    if not _BUCKET.fullmatch(bucket):
+        raise ValueError(f"not an S3 bucket name: {bucket!r:.80} (in {value!r:.120})")
+    parts = prefix.split("/")
+    if parts and parts[-1] == "":
+        parts.pop()
+    if any(p in ("", ".", "..") for p in parts) or any(ord(c) < 32 for c in prefix):
+        raise ValueError(f"not an S3 prefix of plain components: {value!r:.120}")
+    return f"s3://{bucket}/" + "".join(p + "/" for p in parts)

@@ -13,6 +13,8 @@ from worker.fates import Fate
 from worker.files.claims import Claim
 from worker.files.outcomes import Moved
 from worker.files.source import FolderSource, Read
+from worker.files.spool import prepare_folders
+from worker.objects.source import S3Source
 from worker.settings import Settings
 
 
@@ -31,4 +33,16 @@ class Source(Protocol):
 
 
 def open_source(settings: Settings) -> Source:
+    if settings.inbox_is_s3:
+        return S3Source(settings)
     return FolderSource(settings)
+
+
+def prepare(settings: Settings) -> None:
+    """Before a watcher or `ingest up` starts: create the folders (a folder inbox), or
+    check the locations (an S3 inbox: the files prefix is valid and apart from the
+    inbox prefix). ConfigurationError if they cannot work."""
+    if settings.inbox_is_s3:
+        settings.files_location  # noqa: B018 - raises for a files_dir that cannot work
+        return
+    prepare_folders(settings)

@@ -23,6 +23,9 @@ from worker.errors import IngestError
 _JUNK_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini", "@eaDir", "__MACOSX"})
 _JUNK_SUFFIXES = (".part", ".tmp", ".swp", ".swx", ".crdownload", ".partial", "~")
 _CLAIM_ID = re.compile(r"[0-9a-f]{16}-[0-9a-f]{8}")
+# An object's ETag without its quotes: the MD5 hex of a single-part upload, with
+# `-<parts>` after a multipart one (S3, SeaweedFS, MinIO, Ceph, R2 alike).
+_ETAG = re.compile(r"[0-9a-f]{32}(-[1-9][0-9]{0,4})?")
 _MAX_NAME = 4096
 
 
@@ -61,6 +64,9 @@ class Claim:
     ino: int | None = None
     size: int | None = None
     mtime_ns: int | None = None
+    # An object-store claim: the ETag of the object claimed. A worker reads only
+    # that object (If-Match): one re-uploaded under the same key is another claim.
+    etag: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -70,6 +76,8 @@ class Claim:
         }
         if self.ino is not None:
             data["identity"] = [self.ino, self.size, self.mtime_ns]
+        if self.etag is not None:
+            data["etag"] = self.etag
         return data
 
     @classmethod
@@ -83,16 +91,24 @@ class Claim:
         check_name(name)
         assert isinstance(name, str)
         received = claimed_at(claim_id).isoformat()  # derived, never taken from the message
+        etag = data.get("etag")
+        if etag is not None and (not isinstance(etag, str) or not _ETAG.fullmatch(etag)):
+            raise InvalidClaim(f"not an object ETag: {etag!r:.80}")
         identity = data.get("identity")
         if identity is None:
-            return cls(claim_id, name, received)
+            return cls(claim_id, name, received, etag=etag)
         if (
             not isinstance(identity, list)
             or len(identity) != 3
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in identity)
         ):
             raise InvalidClaim(f"not a file identity: {identity!r:.80}")
-        return cls(claim_id, name, received, identity[0], identity[1], identity[2])
+        return cls(claim_id, name, received, identity[0], identity[1], identity[2], etag)
+
+
+def check_etag(etag: str) -> bool:
+    """Whether `etag` (unquoted) has a form a claim may carry."""
+    return _ETAG.fullmatch(etag) is not None
 
 
 def check_name(name: object) -> None:

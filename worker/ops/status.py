@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -22,6 +22,9 @@ from worker.files.safe import open_root
 from worker.files.scan import scan
 from worker.files.spool import pending_claims
 from worker.logs import printable
+from worker.objects import listing
+from worker.objects.location import Location
+from worker.objects.store import StoreUnavailable, client
 from worker.settings import Settings
 
 _INBOX_SCAN_LIMIT = 10_000
@@ -51,6 +54,8 @@ def server_clock(conn: psycopg.Connection[Any]) -> datetime:
 
 def _spool(settings: Settings) -> dict[str, Any]:
     """Claims without a fate, the oldest of them, and whether the watcher holds back."""
+    if settings.inbox_is_s3:
+        return _s3_spool(settings)
     try:
         spool = open_root(settings.spool_dir)
     except OSError:
@@ -73,6 +78,8 @@ def _spool(settings: Settings) -> dict[str, Any]:
 
 def inbox_waiting(settings: Settings) -> dict[str, Any]:
     """Files in the inbox not claimed yet (junk names excluded), and the oldest of them."""
+    if settings.inbox_is_s3:
+        return _s3_inbox(settings)
     count, oldest, oldest_name = 0, None, None
     try:
         inbox = open_root(settings.inbox_dir)
@@ -92,6 +99,44 @@ def inbox_waiting(settings: Settings) -> dict[str, Any]:
         "files": count,
         "oldest": None if oldest is None else {"name": oldest_name, "age_s": _age(oldest)},
     }
+
+
+def _s3_spool(settings: Settings) -> dict[str, Any]:
+    """An S3 inbox has no claimed state: what `ingest retry` put back waits in the
+    spool prefix; the watcher holds back while the inbox prefix holds too many."""
+    s3 = client(settings.s3_endpoint_url)
+    inbox, files = Location.parse(settings.inbox_location), Location.parse(settings.files_location)
+    limit = settings.max_queued_files
+    try:
+        spooled = listing.count(s3, files, listing.SPOOL, _INBOX_SCAN_LIMIT)
+        listed = listing.count(s3, inbox, "", limit + 1).objects if limit else 0
+    except StoreUnavailable as exc:
+        return {"backlog": 0, "oldest": None, "holding_back": None, "error": str(exc)}
+    oldest = None
+    if spooled.oldest_ns is not None:
+        at = spooled.oldest_ns / 1e9
+        oldest = {
+            "name": (spooled.oldest_name or "").split("/", 2)[-1],  # spool/<claim id>/<name>
+            "claimed_at": datetime.fromtimestamp(at, UTC).isoformat(),
+            "age_s": _age(at),
+        }
+    holding = None
+    if limit and listed > limit:
+        holding = f"more than max_queued_files ({limit}) objects wait in the inbox prefix"
+    return {"backlog": spooled.objects, "oldest": oldest, "holding_back": holding}
+
+
+def _s3_inbox(settings: Settings) -> dict[str, Any]:
+    """Objects under the inbox prefix (published or not: each waits for its fate)."""
+    s3 = client(settings.s3_endpoint_url)
+    try:
+        found = listing.count(s3, Location.parse(settings.inbox_location), "", _INBOX_SCAN_LIMIT)
+    except StoreUnavailable as exc:
+        return {"files": 0, "oldest": None, "error": str(exc)}
+    oldest = None
+    if found.oldest_ns is not None:
+        oldest = {"name": found.oldest_name, "age_s": _age(found.oldest_ns / 1e9)}
+    return {"files": found.objects, "oldest": oldest}
 
 
 def _age(timestamp: float) -> float:
@@ -147,6 +192,8 @@ def render(data: dict[str, Any]) -> str:
         f"inbox      {waiting['files']} not claimed yet"
         + (f"; oldest {waiting['oldest']['age_s']}s" if waiting["oldest"] else "")
     )
+    if waiting.get("error"):
+        lines.append(f"store      ? ({waiting['error']})")
     if data["latest_rejections"]:
         lines.append("latest rejections:")
         lines += [
