@@ -104,9 +104,9 @@ def resolve(settings: Settings) -> Settings:
         "broker_url": settings.broker_url or found.broker_url,
     }
     if "inbox" not in settings.model_fields_set:
-        update["inbox"] = Path(found.inbox)
+        update["inbox"] = found.inbox
     if "files_dir" not in settings.model_fields_set:
-        update["files_dir"] = Path(found.files_dir)
+        update["files_dir"] = found.files_dir
     return settings.model_copy(update=update)
 
 

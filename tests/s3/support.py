@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import botocore.exceptions
 
 from tests.support import ingest_env, query, wait_for
-from worker.constants import QUEUE
 from worker.embedded.seaweed import EmbeddedSeaweed
 from worker.files.claims import Claim
 from worker.objects.listing import inbox_claims
@@ -84,14 +83,8 @@ class Area:
 
 
 def worker_command(concurrency: int = 2) -> list[str]:
-    # What `ingest worker` execs (worker.cli.main.worker_command). Run directly: until
-    # worker/cli/main.py passes settings.inbox_location on, `ingest worker` rewrites
-    # INGEST_INBOX from inbox_dir, which an S3 inbox does not have.
-    return [
-        *(sys.executable, "-m", "celery", "-A", "worker.pipeline.tasks:app", "worker"),
-        *("-Q", QUEUE, "--loglevel", "INFO", "--concurrency", str(concurrency)),
-        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
-    ]
+    """`ingest worker`, as an operator runs it on a worker host."""
+    return [sys.executable, "-m", "worker", "worker", "--concurrency", str(concurrency)]
 
 
 class S3Stack:

@@ -64,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "worker":
+        args.celery_args = [*unknown, *args.celery_args]  # `ingest worker --concurrency 4`
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     # What we create (outcome files, sidecars, logs, the broker's files) is not for
     # other local users to read: folders we make are 0700 on top of this.
     os.umask(0o027)
@@ -149,8 +154,8 @@ def _worker(settings: Settings, extra: Sequence[str]) -> int:
         **os.environ,
         "INGEST_BROKER_URL": settings.require_broker_url(),
         "INGEST_DATABASE_URL": settings.require_database_url(),
-        "INGEST_INBOX": str(settings.inbox_dir),
-        "INGEST_FILES_DIR": str(settings.work_dir),
+        "INGEST_INBOX": settings.inbox_location,
+        "INGEST_FILES_DIR": settings.files_location,
     }
     command = worker_command(settings, extra)
     env = metrics.worker_environment(settings, env)

@@ -11,14 +11,20 @@ from typing import Any
 import psycopg
 
 from worker.errors import IngestError
-from worker.ops.status import fates_since, server_clock
+from worker.ops.status import fates_since, inbox_waiting, server_clock
 from worker.settings import Settings
 
 WINDOW_S = 10.0  # the rate is measured over this much recent time
 
 
 def spool_count(settings: Settings) -> int:
-    """Claimed files without a final move yet (one scandir: the spool is flat)."""
+    """Claimed files without a final move yet (one scandir: the spool is flat); for an
+    object-store inbox, the objects still listed under its prefix."""
+    if settings.inbox_is_s3:
+        try:
+            return int(inbox_waiting(settings)["files"])
+        except IngestError:
+            return 0
     try:
         with os.scandir(settings.spool_dir) as entries:
             return sum(1 for _ in entries)

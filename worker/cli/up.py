@@ -22,9 +22,9 @@ from worker.cli.progress import Progress
 from worker.cli.supervise import Child, Relay, Supervisor
 from worker.db import migrate
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
-from worker.files.spool import prepare_folders
 from worker.logs import mask_password
 from worker.settings import Settings
+from worker.sources import prepare
 
 TICK_S = 0.5
 
@@ -46,7 +46,7 @@ def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) 
             }
         )
         migrate.apply(database_url)
-        prepare_folders(settings)
+        prepare(settings)
         progress = Progress(settings, database_url)
         stack.callback(progress.close)
         progress.start()
@@ -61,8 +61,8 @@ def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) 
                 pid=os.getpid(),
                 database_url=database_url,
                 broker_url=broker_url,
-                inbox=str(settings.inbox_dir),
-                files_dir=str(settings.work_dir),
+                inbox=settings.inbox_location,
+                files_dir=settings.files_location,
                 log_file=str(log_file),
                 started_at=datetime.now(UTC).isoformat(),
             ),
@@ -101,8 +101,8 @@ def _children(settings: Settings, logs: Path, relay: Relay) -> list[Child]:
         {
             "INGEST_DATABASE_URL": settings.database_url or "",
             "INGEST_BROKER_URL": settings.broker_url or "",
-            "INGEST_INBOX": str(settings.inbox_dir),
-            "INGEST_FILES_DIR": str(settings.work_dir),
+            "INGEST_INBOX": settings.inbox_location,
+            "INGEST_FILES_DIR": settings.files_location,
             "INGEST_DATA_DIR": str(settings.state_dir),
             "INGEST_LOG_FILE": str(settings.log_file),
             "INGEST_LOG_CONSOLE_LEVEL": settings.log_console_level or "WARNING",
@@ -132,7 +132,7 @@ def _header(settings: Settings, log_file: Path, *, embedded: bool) -> str:
         lines.append(f"  psql '{settings.database_url}'")
     lines += [
         f"Broker:     {mask_password(settings.broker_url or '')}",
-        f"Inbox:      {settings.inbox_dir}  (Ctrl-C to stop)",
+        f"Inbox:      {settings.inbox_location}  (Ctrl-C to stop)",
         f"Log:        {log_file}",
     ]
     return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 For each failed file still at its recorded outcome path: in one transaction,
 reset its ledger row to in flight (attempts 0) and put the file back where
-claims wait (the spool; an object store's inbox prefix), its sidecar gone;
+claims wait (the spool; for an object store, the spool prefix
+`<files>/spool/<claim id>/<name>`), its sidecar gone;
 then publish the claim alone. The ledger row and file id stay the same. A
 crash after the move but before the commit leaves the file waiting with a
 `failed` row: the next delivery of the claim (the watcher's catch-up) puts it

@@ -18,7 +18,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from worker import db
-from worker.errors import DiskFull
+from worker.errors import TransientError
 from worker.fates import Fate
 from worker.files import outcomes
 from worker.files.claims import Claim
@@ -58,7 +58,7 @@ def finish(
         claim = claims[row["id"]]
         try:
             path = _move(conn, source, claim, row, records.get(row["id"], []))
-        except DiskFull as exc:
+        except TransientError as exc:  # a full disk, a store that is down
             log.error("file %s: %s; it waits in the spool with its fate recorded", row["id"], exc)
             continue
         except Exception:

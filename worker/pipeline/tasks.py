@@ -116,8 +116,13 @@ def _ready(**_kwargs: Any) -> None:
     except OSError:
         pass  # nothing claimed yet: no files folder
     else:
-        placed = source.place_pending()
-        source.close()
+        try:
+            placed = source.place_pending()
+        except TransientError as exc:
+            log.warning("pending sidecars not put in place now (%s); the next delivery will", exc)
+            placed = 0
+        finally:
+            source.close()
         if placed:
             log.info("put %d pending sidecars in place", placed)
     mark_ready()
