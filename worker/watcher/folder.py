@@ -17,7 +17,6 @@ import os
 import queue
 import threading
 import time
-from pathlib import Path
 
 from worker import metrics
 from worker.files.claims import Claim
@@ -26,8 +25,17 @@ from worker.files.scan import scan
 from worker.files.spool import Taken, claim, lstat_claimed, pending_claims, snapshot
 from worker.logs import printable
 from worker.settings import Settings
-from worker.watcher import events, markers
+from worker.watcher import markers
 from worker.watcher.holdback import Holdback
+from worker.watcher.inotify import (
+    CLOSED,
+    DIR,
+    DIR_GONE,
+    GONE,
+    OVERFLOW,
+    Event,
+    Inotify,
+)
 from worker.watcher.publisher import Publish, Publisher
 from worker.watcher.readiness import Readiness
 from worker.watcher.sweep import Sweep
@@ -41,12 +49,12 @@ class FolderWatcher:
     def __init__(self, settings: Settings, publish: Publish) -> None:
         self.settings = settings
         self.ready = threading.Event()  # the first look at the inbox is done
-        self._prefix = str(settings.inbox_dir) + os.sep
-        self._events: queue.SimpleQueue[events.Event] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[list[Event]] = queue.SimpleQueue()
+        self._overflowed = False
         self._inbox = open_root(settings.inbox_dir)
         self._spool = open_root(settings.spool_dir)
         polling = settings.watch_mode == "polling"
-        self._closes = not polling and events.reports_closes()
+        self._closes = not polling
         self.readiness = Readiness(
             lambda rel: snapshot(self._inbox, rel),
             settle_s=settings.settle_ms / 1000,
@@ -68,12 +76,12 @@ class FolderWatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set; then publish every claim made and return."""
-        observer = None
+        inotify = None
         if self.settings.watch_mode == "events":
-            observer = events.observer()
-            watched = _Watched(observer, events.Queueing(self._events), self.settings)
-            watched.start(self.settings.inbox_dir)
-            observer.start()
+            work = self.settings.work_dir
+            inside = self.settings.inbox_dir in work.parents
+            inotify = Inotify(self.settings.inbox_dir, self._events, work if inside else None)
+            inotify.start()
         self.publisher.start()
         try:
             backlog = pending_claims(self._spool)
@@ -82,21 +90,19 @@ class FolderWatcher:
                 self.publisher.put(backlog)
             self._rescan()
             self.ready.set()
-            self._loop(stop, watched if observer is not None else None)
+            self._loop(stop, inotify)
         finally:
-            if observer is not None:
-                observer.stop()
+            if inotify is not None:
+                inotify.close()
             self.publisher.close()
-            if observer is not None:
-                observer.join(timeout=5)
             os.close(self._inbox)
             os.close(self._spool)
 
     # -- the loop ---------------------------------------------------------------
 
-    def _loop(self, stop: threading.Event, watched: _Watched | None) -> None:
+    def _loop(self, stop: threading.Event, inotify: Inotify | None) -> None:
         interval = (
-            self.settings.poll_interval_s if watched is None else self.settings.rescan_interval_s
+            self.settings.poll_interval_s if inotify is None else self.settings.rescan_interval_s
         )
         next_scan = time.monotonic() + interval
         while not stop.is_set():
@@ -106,43 +112,48 @@ class FolderWatcher:
             if due is not None:
                 timeout = min(timeout, due - now)
             try:
-                self._on_event(*self._events.get(timeout=max(0.0, timeout)), watched)
+                batch = self._events.get(timeout=max(0.0, timeout))
                 while True:  # drain the burst before claiming
-                    self._on_event(*self._events.get_nowait(), watched)
+                    for kind, relative in batch:
+                        self._on_event(kind, relative, inotify)
+                    batch = self._events.get_nowait()
             except queue.Empty:
                 pass
+            if self._overflowed:
+                self._overflowed = False
+                next_scan = 0.0  # events were lost: look at everything now
             self._claim_due()
             self.publisher.put(self.sweep.due())
             if time.monotonic() >= next_scan:
                 self._rescan()
                 next_scan = time.monotonic() + interval
 
-    def _on_event(self, kind: str, path: str, watched: _Watched | None) -> None:
-        if not path.startswith(self._prefix):
-            return
-        relative = path[len(self._prefix) :]
+    def _on_event(self, kind: str, relative: str, inotify: Inotify | None) -> None:
         try:
-            if kind == events.DIR_GONE:
-                if watched is not None:
-                    watched.forget(path)
-            elif kind == events.DIR:
-                if watched is not None and "/" not in relative:
-                    watched.add(path)
+            if kind == DIR_GONE:
+                if inotify is not None:
+                    inotify.forget_tree(relative)
+            elif kind == DIR:
+                if inotify is not None:
+                    inotify.watch_tree(relative)
                 for rel, _snap in scan(self._inbox, tuple(relative.split("/"))):
                     self._found(rel)
+            elif kind == OVERFLOW:
+                log.warning("inotify's queue overflowed: events were lost; rescanning the inbox")
+                self._overflowed = True
             elif (target := self.markers.target(relative)) is not None:
-                if kind != events.GONE:
+                if kind != GONE:
                     self._mark(target)
             elif not self.markers.wanted(relative):
                 return
-            elif kind == events.GONE:
+            elif kind == GONE:
                 self.readiness.gone(relative)
-            elif kind == events.CLOSED:
+            elif kind == CLOSED:
                 self.readiness.closed(relative)
             else:
                 self.readiness.changed(relative)
         except Exception:
-            log.exception("watcher: error handling %s event for %s", kind, printable(path))
+            log.exception("watcher: error handling %s event for %s", kind, printable(relative))
 
     def _found(self, relative: str) -> None:
         if (target := self.markers.target(relative)) is not None:
@@ -205,38 +216,3 @@ class FolderWatcher:
         except OSError:
             return False
         return True
-
-
-class _Watched:
-    """The inbox root alone, then each top-level folder recursively: our own files
-    folder (hidden, or elsewhere) stays unwatched, so its churn costs nothing."""
-
-    def __init__(self, observer: object, handler: events.Queueing, settings: Settings) -> None:
-        self.observer = observer
-        self.handler = handler
-        self.work_dir = settings.work_dir
-        self._watches: dict[str, object] = {}
-
-    def start(self, inbox: Path) -> None:
-        self.observer.schedule(  # type: ignore[attr-defined]
-            self.handler, str(inbox), recursive=False, event_filter=events.FILTER
-        )
-        with os.scandir(inbox) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
-                    self.add(entry.path)
-
-    def add(self, path: str) -> None:
-        name = os.path.basename(path)
-        if path in self._watches or name.startswith(".") or Path(path) == self.work_dir:
-            return
-        if os.path.islink(path):
-            return
-        self._watches[path] = self.observer.schedule(  # type: ignore[attr-defined]
-            self.handler, path, recursive=True, event_filter=events.FILTER
-        )
-
-    def forget(self, path: str) -> None:
-        watch = self._watches.pop(path, None)
-        if watch is not None:
-            self.observer.unschedule(watch)  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ start publishes it (catch-up).
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -53,14 +54,14 @@ class Publisher:
         self._thread.join()
 
     def _run(self) -> None:
-        pending: list[Claim] = []
+        pending: collections.deque[Claim] = collections.deque()
         closing = False
         while not closing or pending:
             if not pending:
                 first = self._claims.get()
                 if first is None:
                     break
-                pending = first
+                pending.extend(first)
             deadline = time.monotonic() + self._linger
             while len(pending) < self._max and not closing:
                 try:
@@ -71,7 +72,8 @@ class Publisher:
                     closing = True
                 else:
                     pending.extend(more)
-            batch, pending = pending[: self._max], pending[self._max :]
+            # A deque: a burst of claims is sent off in batches without copying the rest.
+            batch = [pending.popleft() for _ in range(min(self._max, len(pending)))]
             self._send(batch)
 
     def _send(self, batch: list[Claim]) -> None:
