@@ -330,11 +330,13 @@ def check_groups(url: str, groups: int) -> None:
     bad = {g: sorted(c) for g, c in canonical.items() if len(c) != 1}
     assert not bad, f"groups with several canonical documents: {bad}"
     assert all(roots[g] == canonical[g] for g in roots)
-    # Links name a canonical document with a lower id: chains collapsed, commit order kept.
+    # Links name a canonical document indexed before them: chains collapsed, index order kept.
     broken = query(
         url,
         "SELECT d.id FROM documents d JOIN documents r ON r.id = d.near_duplicate_of"
-        " WHERE r.near_duplicate_of IS NOT NULL OR r.id > d.id",
+        " JOIN document_signatures ds ON ds.document_id = d.id"
+        " JOIN document_signatures rs ON rs.document_id = r.id"
+        " WHERE r.near_duplicate_of IS NOT NULL OR rs.indexed > ds.indexed",
     )
     assert broken == []
 

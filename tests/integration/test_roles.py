@@ -141,6 +141,7 @@ OWNER_QUERIES = (  # `ingest reindex`, `ingest migrate` and the embedded server'
     "neardup.reindex_clear",
     "neardup.params_set",
     "neardup.reindex_chunk",
+    "neardup.reindex_order",
     *(f"migrate.{n}" for n in queries.area("migrate")),
 )
 READER_QUERIES = ("feed.now", "feed.read")  # `ingest tail`

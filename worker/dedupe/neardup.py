@@ -9,25 +9,25 @@ canonical document) with that similarity. Otherwise it is canonical.
 
 The batch transaction runs, in this order (every batch alike, so no deadlock):
 
-1. ledger rows ``FOR UPDATE`` in id order (``pipeline``);
-2. ``lock``: transaction-level advisory locks, *before* the documents are
-   inserted. A batch with at most ``BUCKET_LOCK_LIMIT`` distinct band keys
-   takes the index lock shared, then one exclusive lock per band key, sorted;
-   a bigger batch takes the index lock exclusive instead (one lock rather than
-   thousands: the lock table holds ``max_locks_per_transaction`` x connections
-   entries, about 6,400 by default, and two batches of 200 documents already
-   fill it). Two batches that could link to each other share a band key, so
-   one waits for the other's commit and then sees its documents;
-3. the documents insert (``ON CONFLICT`` on the content key). Exact copies
-   have the same band keys, so concurrent inserters of one key have already
-   serialised in step 2 and never wait on each other's unique-index entry;
-4. ``link``: check the recorded parameters again (a rebuild may have
-   committed meanwhile), read the candidates, decide in Python, then write
-   signatures and links (one statement) and band rows (one COPY).
+1. ledger rows ``FOR UPDATE`` in id order, the documents insert sorted by
+   content key (``ON CONFLICT``: a second inserter of a key waits for the
+   first's commit), the files' fates (``worker.pipeline.store``);
+2. ``link``, last: transaction-level advisory locks. A batch with at most
+   ``BUCKET_LOCK_LIMIT`` distinct band keys takes the index lock shared, then
+   one exclusive lock per band key, sorted; a bigger batch takes the index
+   lock exclusive instead (one lock rather than thousands: the lock table
+   holds ``max_locks_per_transaction`` x connections entries, about 6,400 by
+   default). Two batches that could link to each other share a band key, so
+   one waits for the other's commit and then sees its documents. Then it
+   checks the recorded parameters (a rebuild may have committed meanwhile),
+   reads the candidates (committed documents only), decides in Python, and
+   writes signatures and links (one statement) and band rows (one COPY).
 
-Taking the locks before the insert also makes identity order follow commit
-order within a group: a near-duplicate always points at a lower id, and a
-rebuild in id order (``reindex``) reproduces the links the workers made.
+The locks are held only from the candidates to the commit: documents, fates
+and everything else of two batches run side by side. A document is linked to
+what was indexed before it; index order, recorded as
+``document_signatures.indexed``, is what a rebuild (``reindex``) follows to
+reproduce the links.
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def forget(conn: psycopg.Connection[Any]) -> None:
 def lock(
     conn: psycopg.Connection[Any], prints: Iterable[Fingerprint], params: MinHashParams
 ) -> None:
-    """Lock the band buckets of a batch; call in its transaction, before inserting documents."""
+    """Lock the band buckets of a batch, in its transaction (``link`` does)."""
     keys = {key for p in prints for key in p.band_keys}
     if not keys:
         return
@@ -225,6 +225,7 @@ def link(
     """
     if not new:
         return []
+    lock(conn, [p for _id, p in new], params)
     _verify(conn, params)
     links, _changed = _link(conn, new, params, texts)
     linked = sum(1 for x in links if x.near_duplicate_of is not None)
@@ -287,7 +288,7 @@ def assign(
     threshold: float,
     exact: Exact | None = None,
 ) -> list[Link]:
-    """Decide the links of new documents, in id order, against indexed ones and each other.
+    """Decide the links of new documents, in the order given, against indexed ones and each other.
 
     The best match is the candidate of highest similarity at or above
     ``threshold`` (the lower id on a tie); the link names its root. The
@@ -303,7 +304,7 @@ def assign(
         for key in c.band_keys:
             by_key[key].append(c.document_id)
     links = []
-    for doc_id, print_ in sorted(new, key=lambda item: item[0]):
+    for doc_id, print_ in new:
         signature = print_.signature
         best: tuple[float, int] | None = None
         seen: set[int] = set()
@@ -347,7 +348,7 @@ class ReindexReport:
 
 
 def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> ReindexReport:
-    """Rebuild signatures, bands and links of every document with ``params``, in id order.
+    """Rebuild signatures, bands and links of every document with ``params``, in index order.
 
     One transaction: ingestion waits while it runs, and readers see the old
     links until it commits. Idempotent: a second run changes no document row.
@@ -359,19 +360,19 @@ def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> Rein
         conn.transaction(),
     ):
         conn.execute(db.query("neardup.reindex_begin"))
+        order = [int(str(row[0])) for row in conn.execute(db.query("neardup.reindex_order"))]
         conn.execute(db.query("neardup.reindex_clear"))
         conn.execute(db.query("neardup.params_set"), _row(params))
-        after = 0
-        while rows := conn.execute(
-            db.query("neardup.reindex_chunk"), {"after": after, "limit": chunk}
-        ).fetchall():
-            texts = {doc_id: normalise(body) for doc_id, body in cast(_Rows, rows)}
-            new = [(doc_id, fingerprint_normalised(texts[doc_id], params)) for doc_id in texts]
+        for start in range(0, len(order), chunk):
+            ids = order[start : start + chunk]
+            found = conn.execute(db.query("neardup.reindex_chunk"), {"ids": ids}).fetchall()
+            bodies = dict(cast(_Rows, found))
+            texts = {doc_id: normalise(bodies[doc_id]) for doc_id in ids}
+            new = [(doc_id, fingerprint_normalised(texts[doc_id], params)) for doc_id in ids]
             links, changed = _link(conn, new, params, texts)
             relinked += changed
             documents += len(new)
             near += sum(1 for x in links if x.near_duplicate_of is not None)
-            after = new[-1][0]
         forget(conn)
     log.info("reindexed %d documents: %d near-duplicates, %d relinked", documents, near, relinked)
     return ReindexReport(documents, near, relinked)

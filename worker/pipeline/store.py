@@ -1,10 +1,12 @@
 """The batch's one transaction: documents, near-duplicate links and every file's fate.
 
 In this order (every batch alike, so no deadlock): the ledger rows FOR UPDATE
-in id order; the near-duplicate index's locks (`worker.dedupe.neardup`); the
-documents (the unique content key decides duplicates); their links; the
+in id order; the documents, sorted by content key (the unique key decides
+duplicates; two batches with a key in common meet in that one order); the
 fates, each with the outcome path chosen now, before the commit, so the move
-after it goes exactly where the ledger says.
+after it goes exactly where the ledger says; last the near-duplicate links,
+under the index's locks (`worker.dedupe.neardup`), held only from there to
+the commit.
 
 A database error that is not transient (a value PostgreSQL will not store) is
 isolated: the batch is stored again one file per transaction, and only the
@@ -90,16 +92,10 @@ def _transaction(
                 )  # a twin did it
         if not pending:
             return out
-        prints = {p.content_sha256: p for e in pending for _d, p in e.documents}
-        neardup.lock(conn, prints.values(), PARAMS)  # before the insert: see worker.dedupe.neardup
+        if any(e.documents for e in pending):
+            # Before our own documents exist: an empty index records its parameters.
+            neardup.ensure_params(conn, PARAMS)
         doc_ids, owners = _insert_documents(conn, file_ids, pending)
-        texts = {
-            doc_ids[p.content_sha256]: d.normalised
-            for e in pending
-            for d, p in e.documents
-            if p.content_sha256 in owners
-        }
-        neardup.link(conn, [(doc_ids[k], prints[k]) for k in sorted(owners)], PARAMS, texts)
         rows: list[tuple[int, Decided, Examined, str | None]] = []
         repeated: list[tuple[int, int | None, int]] = []
         for e in pending:
@@ -116,6 +112,10 @@ def _transaction(
                 repeated += [(file_id, r, doc_ids[k]) for r, k in parts.duplicates if r is not None]
             out[e.claim.claim_id] = Stored(decided.verdict, decided.document_id, path)
         _write_fates(conn, rows, repeated)
+        # Last, so the index's lock is held only for the link itself (worker.dedupe.neardup).
+        prints = {p.content_sha256: (p, d.normalised) for e in pending for d, p in e.documents}
+        new = sorted((doc_ids[k], prints[k][0], prints[k][1]) for k in owners)
+        neardup.link(conn, [(i, p) for i, p, _t in new], PARAMS, {i: t for i, _p, t in new})
     return out
 
 

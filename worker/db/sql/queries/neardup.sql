@@ -87,8 +87,17 @@ LOCK TABLE documents IN SHARE ROW EXCLUSIVE MODE;
 -- name: reindex_clear
 TRUNCATE document_bands, document_signatures;
 
+-- name: reindex_order
+-- Every document, in the order it entered the index. One missing from the index
+-- (stored before it existed, or lost) goes where its id puts it: right after
+-- the indexed documents of lower ids.
+SELECT id
+FROM (SELECT d.id, s.indexed, max(s.indexed) OVER (ORDER BY d.id) AS before
+      FROM documents AS d LEFT JOIN document_signatures AS s ON s.document_id = d.id) AS o
+ORDER BY coalesce(indexed, before, 0), indexed IS NULL, id;
+
 -- name: reindex_chunk
-SELECT id, body FROM documents WHERE id > %(after)s ORDER BY id LIMIT %(limit)s;
+SELECT id, body FROM documents WHERE id = ANY(%(ids)s::bigint[]);
 
 -- name: body
 -- A linked-to document's body, for the exact check of a pair near the threshold.
