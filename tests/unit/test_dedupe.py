@@ -98,3 +98,20 @@ def test_content_key_format() -> None:
     assert content_sha256(" \n ") == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
+
+
+def test_ascii_fast_path_equals_splitting_on_white_space() -> None:
+    # normalise() collapses white space of ASCII text in a byte array: it must agree
+    # with str.split() exactly, controls it counts as white space included.
+    import random
+    import string
+
+    rng = random.Random(7)
+    spaces = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+    for size in (0, 1, 5, 255, 256, 257, 400, 3000):
+        for _ in range(50):
+            text = "".join(
+                rng.choice(string.ascii_letters + string.digits + spaces + ".,'-")
+                for _ in range(size)
+            )
+            assert normalise(text) == " ".join(text.casefold().split())

@@ -26,6 +26,8 @@ import hashlib
 import unicodedata
 from typing import Final
 
+import numpy as np
+
 __all__ = ["content_sha256", "normalise", "sha256_of_normalised"]
 
 # Characters mapped before and after NFKC. Before, because NFKC turns some of
@@ -77,6 +79,27 @@ def _replace_typographic(text: str) -> str:
     return text
 
 
+# str.split()'s white space among ASCII characters, each made a space.
+_ASCII_SPACE = bytes.maketrans(b"\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f", b" " * 9)
+_SHORT = 256  # below this, str.split costs less than the array set-up
+
+
+def _collapse_ascii(body: str) -> str:
+    """``" ".join(body.lower().split())`` for ASCII text, without a string per word.
+
+    Splitting a 3 KB article makes some 600 string objects; a byte array does
+    the same in a few passes (about a third of the time).
+    """
+    if len(body) < _SHORT:
+        return " ".join(body.lower().split())
+    data = np.frombuffer(body.lower().encode("ascii").translate(_ASCII_SPACE), dtype=np.uint8)
+    space = data == 32
+    keep = ~space
+    keep[1:] |= space[1:] & ~space[:-1]  # the first space of each run
+    collapsed: bytes = data[keep].tobytes()
+    return collapsed.strip(b" ").decode("ascii")
+
+
 def normalise(body: str) -> str:
     """Return the canonical form of an article body (see the module docstring).
 
@@ -84,7 +107,7 @@ def normalise(body: str) -> str:
     """
     if body.isascii():
         # Nothing to map or fold but the case and the white space.
-        return " ".join(body.casefold().split())
+        return _collapse_ascii(body)
     text = _replace_typographic(body)
     text = unicodedata.normalize("NFKC", text)
     # casefold can leave text that is not NFKC (for example a combining mark

@@ -19,6 +19,7 @@ import psycopg
 
 from worker import db, metrics
 from worker.fates import Fate, Verdict
+from worker.files import outcomes
 from worker.files.claims import Claim
 from worker.pipeline import plan as planning
 from worker.pipeline.examine import Examined, examine, fingerprint_all
@@ -110,7 +111,18 @@ def _process(
 
     stored = store(conn, file_ids, ready, source.choose) if ready else {}
     to_finish = {file_ids[c]: by_id[c] for c in [*stored, *plan.final]}
-    for done in finish(conn, source, to_finish):
+    known = {
+        file_ids[c]: {
+            "id": file_ids[c],
+            "name": by_id[c].name,
+            "status": str(s.verdict.fate),
+            "reason": s.verdict.reason,
+            "outcome_path": outcomes.to_text(s.outcome_path) if s.outcome_path else None,
+        }
+        for c, s in stored.items()
+        if not s.verdict.fate.has_sidecar
+    }
+    for done in finish(conn, source, to_finish, known):
         claim_id = to_finish[done.file_id].claim_id
         report.fates[claim_id] = done.fate
         if claim_id in stored:  # a file decided by this task (not an earlier one)

@@ -38,13 +38,22 @@ class Finished:
 
 
 def finish(
-    conn: psycopg.Connection[Any], source: Source, claims: dict[int, Claim]
+    conn: psycopg.Connection[Any],
+    source: Source,
+    claims: dict[int, Claim],
+    known: dict[int, dict[str, Any]],
 ) -> list[Finished]:
-    """Move every file of `claims` (file id -> claim) whose fate is committed."""
+    """Move every file of `claims` (file id -> claim) whose fate is committed.
+
+    `known`: ledger rows this task has just written, for files without a sidecar
+    (stored, duplicate); every other row is read back from the ledger.
+    """
     if not claims:
         return []
+    rows = [known[i] for i in claims if i in known]
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(db.query("pipeline.finished_rows"), {"ids": list(claims)}).fetchall()
+        if asked := [i for i in claims if i not in known]:
+            rows += cur.execute(db.query("pipeline.finished_rows"), {"ids": asked}).fetchall()
         with_sidecar = [r["id"] for r in rows if Fate(r["status"]).has_sidecar]
         records: dict[int, list[dict[str, object]]] = defaultdict(list)
         if with_sidecar:
