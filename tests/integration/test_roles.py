@@ -124,7 +124,7 @@ WRITER_QUERIES = tuple(  # the workers, and `ingest status|retry|reprocess|rejec
         + [
             f"neardup.{n}"
             for n in (
-                "body",
+                "bodies",
                 "candidates",
                 "copy_bands",
                 "lock_buckets",

@@ -249,12 +249,14 @@ def _link(
         )
     ]
     known = dict(texts)
+    # Bodies of the indexed documents an exact check may need, in one round trip.
+    wanted = _borderline(new, candidates, params.threshold)
+    if wanted:
+        for doc_id, body in conn.execute(db.query("neardup.bodies"), {"ids": sorted(wanted)}):
+            known[int(doc_id)] = normalise(str(body))
 
     def text(doc_id: int) -> str:
-        if doc_id not in known:
-            row = conn.execute(db.query("neardup.body"), {"id": doc_id}).fetchone()
-            known[doc_id] = normalise(str(row[0])) if row else ""
-        return known[doc_id]
+        return known.get(doc_id, "")
 
     def exact(a: int, b: int) -> float:
         return exact_similarity(text(a), text(b), params)
@@ -274,6 +276,26 @@ def _link(
     with conn.cursor().copy(db.query("neardup.copy_bands")) as copy:
         copy.write(rows)
     return links, changed
+
+
+def _borderline(
+    new: Sequence[tuple[int, Fingerprint]], candidates: Sequence[Candidate], threshold: float
+) -> set[int]:
+    """Indexed documents whose estimated similarity to a new one is within the margin."""
+    by_key: dict[int, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        for key in c.band_keys:
+            by_key[key].append(c)
+    found: set[int] = set()
+    for _doc_id, print_ in new:
+        seen: set[int] = set()
+        for key in print_.band_keys:
+            for c in by_key.get(key, ()):
+                if c.document_id not in seen:
+                    seen.add(c.document_id)
+                    if abs(similarity(print_.signature, c.signature) - threshold) < VERIFY_MARGIN:
+                        found.add(c.document_id)
+    return found
 
 
 def _int_array(values: Iterable[int]) -> str:

@@ -99,6 +99,6 @@ ORDER BY coalesce(indexed, before, 0), indexed IS NULL, id;
 -- name: reindex_chunk
 SELECT id, body FROM documents WHERE id = ANY(%(ids)s::bigint[]);
 
--- name: body
--- A linked-to document's body, for the exact check of a pair near the threshold.
-SELECT body FROM documents WHERE id = %(id)s;
+-- name: bodies
+-- Indexed documents' bodies, for the exact check of pairs near the threshold.
+SELECT id, body FROM documents WHERE id = ANY(%(ids)s::bigint[]);

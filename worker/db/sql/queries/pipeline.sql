@@ -50,7 +50,8 @@ ON CONFLICT (content_sha256) DO NOTHING
 RETURNING id, content_sha256;
 
 -- name: find_documents
-SELECT id, content_sha256 FROM documents WHERE content_sha256 = ANY(%(keys)b::text[]);
+-- char(64)[]: compared as text the unique index would not be used (a scan per batch).
+SELECT id, content_sha256 FROM documents WHERE content_sha256 = ANY(%(keys)b::char(64)[]);
 
 -- name: finish_files
 UPDATE ingest_files AS f
