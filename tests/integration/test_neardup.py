@@ -20,7 +20,7 @@ import pytest
 from benchmarks.corpus import load
 from benchmarks.dedupe_race import build_groups, dated
 from tests.support import Stack, drop_and_claim, ingest_env, query
-from worker.dedupe import neardup
+from worker.dedupe import index_params, rebuild
 from worker.dedupe.minhash import MinHashParams, exact_similarity, fingerprint, similarity
 from worker.dedupe.neardup import VERIFY_MARGIN
 from worker.dedupe.normalise import normalise
@@ -253,7 +253,7 @@ def test_other_parameters_are_refused_until_reindex(
     with pytest.raises(ConfigurationError, match=r"seed=7 .*ingest reindex"):
         process_batch(settings, [late])
     with psycopg.connect(database_url) as conn:
-        neardup.forget(conn)  # a fresh process: the first-use check refuses too
+        index_params.forget(conn)  # a fresh process: the first-use check refuses too
     with pytest.raises(ConfigurationError, match="seed=7"):
         process_batch(settings, [late])
     assert len(links(database_url)) == 3
@@ -270,7 +270,8 @@ def test_other_parameters_are_refused_until_reindex(
     assert done.returncode == 0, done.stderr
     assert "reindexed 3 documents: 1 near-duplicates, 0 links changed" in done.stdout
     stored = query(database_url, "SELECT seed, num_perm, bands, params FROM minhash_params")[0]
-    assert (int(stored["seed"]), stored["num_perm"], stored["bands"]) == (42, PARAMS.num_perm, PARAMS.bands)
+    stored_shape = (int(stored["seed"]), stored["num_perm"], stored["bands"])
+    assert stored_shape == (42, PARAMS.num_perm, PARAMS.bands)
     assert stored["params"] == PARAMS.as_dict()
     assert links(database_url) == before and index_rows(database_url) == index_before
     assert process_batch(settings, [late]).fates == {late.claim_id: "stored"}
@@ -281,7 +282,7 @@ def test_a_first_batch_that_rolls_back_records_nothing_stale(
 ) -> None:
     settings = make_settings(tmp_path, database_url)
     with psycopg.connect(database_url) as conn:
-        neardup.ensure_params(conn, PARAMS)  # records the parameters ...
+        index_params.ensure_params(conn, PARAMS)  # records the parameters ...
         conn.rollback()  # ... in a transaction that does not commit
     assert query(database_url, "SELECT count(*) AS n FROM minhash_params") == [{"n": 0}]
     assert ingest(settings, "a.txt", samples[0].read_bytes()) == "stored"
@@ -303,11 +304,11 @@ def test_reindex_relinks_and_is_idempotent(
     execute(
         database_url, "DELETE FROM document_signatures WHERE document_id = %s", (expected[0]["id"],)
     )
-    first = neardup.reindex(database_url, PARAMS, chunk=2)  # chunks: links across them too
+    first = rebuild.reindex(database_url, PARAMS, chunk=2)  # chunks: links across them too
     assert (first.documents, first.near_duplicates, first.relinked) == (4, 2, 2)
     assert links(database_url) == expected
     rows = index_rows(database_url)
-    again = neardup.reindex(database_url, PARAMS)
+    again = rebuild.reindex(database_url, PARAMS)
     assert (again.documents, again.near_duplicates, again.relinked) == (4, 2, 0)
     assert links(database_url) == expected and index_rows(database_url) == rows
 

@@ -27,7 +27,7 @@ from tests.support import Stack, drop_and_claim, ingest_env, query, wait_for
 from worker import db
 from worker.db import feed, queries
 from worker.db.databases import create_database, drop_database
-from worker.dedupe import neardup
+from worker.dedupe import rebuild
 from worker.dedupe.minhash import PARAMS
 from worker.pipeline.batch import process_batch
 from worker.settings import Settings
@@ -474,7 +474,7 @@ def test_reindex_is_for_the_schema_owner(
     assert "permission denied" in done.stderr and "schema owner" in done.stderr, done.stderr
     assert query(database_url, index) == before
 
-    report = neardup.reindex(database_url, PARAMS)  # as the owner
+    report = rebuild.reindex(database_url, PARAMS)  # as the owner
     assert (report.documents, report.relinked) == (3, 0)
 
 

@@ -27,34 +27,30 @@ The locks are held only from the candidates to the commit: documents, fates
 and everything else of two batches run side by side. A document is linked to
 what was indexed before it; index order, recorded as
 ``document_signatures.indexed``, is what a rebuild (``reindex``) follows to
-reproduce the links.
+reproduce the links (``worker.dedupe.rebuild``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from worker import db
+from worker.dedupe import index_params
 from worker.dedupe.minhash import (
     Fingerprint,
     MinHashParams,
     exact_similarity,
-    fingerprint_normalised,
     signature_from_bytes,
     signature_to_bytes,
     similarity,
 )
 from worker.dedupe.normalise import normalise
-from worker.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -67,31 +63,6 @@ Exact = Callable[[int, int], float]
 BUCKET_LOCK_LIMIT: Final = 256
 #: First half of the two-int4 advisory key of the index lock ("ND").
 LOCK_NAMESPACE: Final = 0x4E44
-#: Who may rebuild the index (it truncates the band and signature tables).
-REINDEX_LOGIN: Final = (
-    "`ingest reindex` clears and rebuilds the index: run it as the schema owner, like "
-    "`ingest migrate`."
-)
-#: Documents per round trip in ``reindex``.
-REINDEX_CHUNK: Final = 1000
-
-# Columns of minhash_params besides `params` (the whole MinHashParams as JSON).
-_COLUMNS = (
-    "shingle_size",
-    "num_perm",
-    "bands",
-    "rows",
-    "seed",
-    "threshold",
-    "library",
-    "scheme",
-    "library_version",
-    "algorithm_version",
-)
-
-# (database, params) pairs whose recorded parameters this process has checked.
-_checked: set[tuple[str, MinHashParams]] = set()
-_checked_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,90 +83,6 @@ class Link:
     matched: int | None  # the best match (the root, or a document linked to it)
 
 
-# -- parameters ---------------------------------------------------------------
-
-
-def _dsn(conn: psycopg.Connection[Any]) -> str:
-    return conn.info.dsn
-
-
-def _recorded(conn: psycopg.Connection[Any]) -> tuple[dict[str, Any] | None, bool]:
-    """The recorded parameters (None when there are none) and whether documents exist."""
-    row = conn.execute(db.query("neardup.params")).fetchone()
-    if row is None:  # the query always returns one row
-        raise RuntimeError("neardup_params returned no row")
-    stored, any_document = row
-    return stored, bool(any_document)
-
-
-def _row(params: MinHashParams) -> dict[str, Any]:
-    """Query parameters for the minhash_params row: the columns and the whole as JSON."""
-    values = params.as_dict()
-    return {
-        **{name: values.get(name) for name in _COLUMNS},
-        "seed": Decimal(params.seed),
-        "params": Jsonb(values),
-    }
-
-
-def _compare(stored: dict[str, Any] | None, params: MinHashParams) -> None:
-    if stored is None:
-        raise ConfigurationError(
-            "documents exist but the near-duplicate index records no MinHash parameters "
-            "(documents stored before it, or the row was removed): run `ingest reindex`"
-        )
-    wanted = params.as_dict()
-    diff = [
-        f"{k}={stored.get(k)!r} (this worker: {wanted.get(k)!r})"
-        for k in sorted(stored.keys() | wanted.keys())
-        if stored.get(k) != wanted.get(k)
-    ]
-    if diff:
-        raise ConfigurationError(
-            "the near-duplicate index was built with other MinHash parameters: "
-            + ", ".join(diff)
-            + ". Run the matching version, or rebuild the index with `ingest reindex` "
-            "after a deliberate change (stop the workers that use the old parameters first)."
-        )
-
-
-def ensure_params(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
-    """Check, once per process and database, that the index was built with ``params``.
-
-    An empty database records them. Raises ConfigurationError on a mismatch.
-    """
-    key = (_dsn(conn), params)
-    if key in _checked:
-        return
-    stored, any_document = _recorded(conn)
-    if stored is None and not any_document:
-        conn.execute(db.query("neardup.params_init"), _row(params))
-        _compare(_recorded(conn)[0], params)
-        return  # cached once committed: this batch may still roll back
-    _compare(stored, params)
-    with _checked_lock:
-        _checked.add(key)
-
-
-def _verify(conn: psycopg.Connection[Any], params: MinHashParams) -> None:
-    # Every batch, after its insert: a rebuild with other parameters that
-    # committed meanwhile (it blocks inserts while it runs) is noticed here,
-    # before this batch writes old-style signatures into the new index.
-    try:
-        _compare(_recorded(conn)[0], params)
-    except ConfigurationError:
-        forget(conn)
-        raise
-
-
-def forget(conn: psycopg.Connection[Any]) -> None:
-    """Drop this process's cached check for the connection's database."""
-    dsn = _dsn(conn)
-    with _checked_lock:
-        for key in [k for k in _checked if k[0] == dsn]:
-            _checked.discard(key)
-
-
 # -- the batch ----------------------------------------------------------------
 
 
@@ -206,7 +93,7 @@ def lock(
     keys = {key for p in prints for key in p.band_keys}
     if not keys:
         return
-    ensure_params(conn, params)
+    index_params.ensure_params(conn, params)
     whole = len(keys) > BUCKET_LOCK_LIMIT
     conn.execute(db.query("neardup.lock_index"), {"exclusive": whole, "namespace": LOCK_NAMESPACE})
     if not whole:
@@ -226,21 +113,24 @@ def link(
     if not new:
         return []
     lock(conn, [p for _id, p in new], params)
-    _verify(conn, params)
-    links, _changed = _link(conn, new, params, texts)
+    index_params.verify(conn, params)
+    links, _changed = write_links(conn, new, params, texts)
     linked = sum(1 for x in links if x.near_duplicate_of is not None)
     if linked:
         log.info("%d of %d new documents are near-duplicates", linked, len(new))
     return links
 
 
-def _link(
+def write_links(
     conn: psycopg.Connection[Any],
     new: Sequence[tuple[int, Fingerprint]],
     params: MinHashParams,
     texts: dict[int, str],
 ) -> tuple[list[Link], int]:
-    """Decide and write the links of ``new``; returns them and the document rows changed."""
+    """Decide and write the links of ``new``; returns them and the document rows changed.
+
+    The caller holds the index locks (``lock``), or the whole index (a rebuild).
+    """
     keys = _int_array({key for _id, p in new for key in p.band_keys})
     candidates = [
         Candidate(doc_id, band_keys, signature_from_bytes(signature), root)
@@ -354,47 +244,3 @@ def assign(
             roots[doc_id] = roots[best[1]]
             links.append(Link(doc_id, roots[doc_id], best[0], best[1]))
     return links
-
-
-# -- rebuild ------------------------------------------------------------------
-
-
-_Rows = list[tuple[int, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class ReindexReport:
-    documents: int
-    near_duplicates: int
-    relinked: int  # documents whose near_duplicate_of or similarity changed
-
-
-def reindex(url: str, params: MinHashParams, chunk: int = REINDEX_CHUNK) -> ReindexReport:
-    """Rebuild signatures, bands and links of every document with ``params``, in index order.
-
-    One transaction: ingestion waits while it runs, and readers see the old
-    links until it commits. Idempotent: a second run changes no document row.
-    """
-    documents = near = relinked = 0
-    with (
-        db.connect(url, autocommit=True) as conn,
-        db.wrap_errors(denied=REINDEX_LOGIN),
-        conn.transaction(),
-    ):
-        conn.execute(db.query("neardup.reindex_begin"))
-        order = [int(str(row[0])) for row in conn.execute(db.query("neardup.reindex_order"))]
-        conn.execute(db.query("neardup.reindex_clear"))
-        conn.execute(db.query("neardup.params_set"), _row(params))
-        for start in range(0, len(order), chunk):
-            ids = order[start : start + chunk]
-            found = conn.execute(db.query("neardup.reindex_chunk"), {"ids": ids}).fetchall()
-            bodies = dict(cast(_Rows, found))
-            texts = {doc_id: normalise(bodies[doc_id]) for doc_id in ids}
-            new = [(doc_id, fingerprint_normalised(texts[doc_id], params)) for doc_id in ids]
-            links, changed = _link(conn, new, params, texts)
-            relinked += changed
-            documents += len(new)
-            near += sum(1 for x in links if x.near_duplicate_of is not None)
-        forget(conn)
-    log.info("reindexed %d documents: %d near-duplicates, %d relinked", documents, near, relinked)
-    return ReindexReport(documents, near, relinked)

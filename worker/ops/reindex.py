@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from worker.dedupe.minhash import PARAMS
-from worker.dedupe.neardup import reindex
+from worker.dedupe.rebuild import reindex
 from worker.settings import Settings
 
 

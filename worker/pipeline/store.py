@@ -23,7 +23,7 @@ from typing import Any
 import psycopg
 
 from worker import db
-from worker.dedupe import neardup
+from worker.dedupe import index_params, neardup
 from worker.dedupe.minhash import PARAMS
 from worker.fates import Fate, Verdict
 from worker.files.outcomes import from_text, to_text
@@ -94,7 +94,7 @@ def _transaction(
             return out
         if any(e.documents for e in pending):
             # Before our own documents exist: an empty index records its parameters.
-            neardup.ensure_params(conn, PARAMS)
+            index_params.ensure_params(conn, PARAMS)
         doc_ids, owners = _insert_documents(conn, file_ids, pending)
         rows: list[tuple[int, Decided, Examined, str | None]] = []
         repeated: list[tuple[int, int | None, int]] = []
