@@ -79,8 +79,7 @@ class Candidate:
 class Link:
     document_id: int
     near_duplicate_of: int | None  # the canonical root; None: canonical itself
-    similarity: float | None  # estimated Jaccard with the best match
-    matched: int | None  # the best match (the root, or a document linked to it)
+    similarity: float | None  # Jaccard with the best match (estimated, or exact near the threshold)
 
 
 # -- the batch ----------------------------------------------------------------
@@ -105,20 +104,19 @@ def link(
     new: Sequence[tuple[int, Fingerprint]],
     params: MinHashParams,
     texts: dict[int, str],
-) -> list[Link]:
+) -> None:
     """Index documents just inserted (id, fingerprint) and link their near-duplicates.
 
     ``texts``: the new documents' normalised bodies, by id, for exact checks.
     """
     if not new:
-        return []
+        return
     lock(conn, [p for _id, p in new], params)
     index_params.verify(conn, params)
     links, _changed = write_links(conn, new, params, texts)
     linked = sum(1 for x in links if x.near_duplicate_of is not None)
     if linked:
         log.info("%d of %d new documents are near-duplicates", linked, len(new))
-    return links
 
 
 def write_links(
@@ -239,8 +237,8 @@ def assign(
         signatures[doc_id] = signature
         if best is None:
             roots[doc_id] = doc_id
-            links.append(Link(doc_id, None, None, None))
+            links.append(Link(doc_id, None, None))
         else:
             roots[doc_id] = roots[best[1]]
-            links.append(Link(doc_id, roots[doc_id], best[0], best[1]))
+            links.append(Link(doc_id, roots[doc_id], best[0]))
     return links

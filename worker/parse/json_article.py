@@ -32,10 +32,6 @@ TITLE_KEYS = ("title", "headline")
 BODY_KEYS = ("body", "text", "content", "articleBody")
 
 
-def parse(text: str, options: ParseOptions) -> Article:
-    return article_from_object(load(text), options)
-
-
 def load(text: str) -> Any:
     """`json.loads` with errors turned into `malformed_json` (line and column)."""
     try:
