@@ -111,6 +111,11 @@ def check_etag(etag: str) -> bool:
     return _ETAG.fullmatch(etag) is not None
 
 
+def is_claim_id(value: object) -> bool:
+    """Whether `value` has the exact form of our claim ids (so it can name a spool entry)."""
+    return isinstance(value, str) and _CLAIM_ID.fullmatch(value) is not None
+
+
 def check_name(name: object) -> None:
     """A relative name with plain components only; raise InvalidClaim otherwise."""
     if not isinstance(name, str) or not name or len(name) > _MAX_NAME:

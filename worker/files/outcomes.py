@@ -3,6 +3,8 @@
 - A file keeps its name: `<folder>/<name>` (processed/, duplicates/,
   rejected/, failed/). If that name is taken, `<folder>/<name>.<claim_id>`;
   if that is too long for a file name, `<folder>/<dir>/<claim_id><suffix>`.
+  A folder of the name that is a kept file already (`d`, then `d/x.txt`) gets
+  the claim id instead: `<folder>/d.<claim_id>/x.txt`.
   The path is stored in the ledger (`outcome_path`), and the move never
   replaces what is there (RENAME_NOREPLACE): a race for a name is noticed,
   never a file lost.
@@ -30,12 +32,21 @@ from pathlib import PurePosixPath
 
 from worker.constants import ERRORS_FOLDER, SIDECAR_SUFFIX
 from worker.errors import DiskFull
-from worker.fates import Fate
+from worker.fates import OUTCOME_FOLDERS, Fate
 from worker.files.claims import Claim
-from worker.files.safe import lstat_at, move_noreplace, opened_dir, remove_empty_parents
+from worker.files.safe import (
+    LinkInPath,
+    first_non_folder,
+    lstat_at,
+    move_noreplace,
+    open_dir,
+    opened_dir,
+    remove_empty_parents,
+)
 from worker.files.spool import spool_parts
 
 _NAME_MAX = 255
+_KEPT_FOLDERS = frozenset(OUTCOME_FOLDERS.values())
 
 
 _ESCAPED = re.compile(r"%([0-9A-F]{2})")
@@ -84,8 +95,21 @@ def alternate(fate: Fate, name: str, claim_id: str) -> str:
 
 
 def choose(files: int, fate: Fate, name: str, claim_id: str) -> str:
-    """The outcome path to record: the file's own name if nothing is there yet."""
+    """The outcome path to record: the file's own name if nothing is there yet.
+
+    A folder on the way that is a file already (`d` kept, now `d/x.txt`) would make
+    every move fail: that component gets the claim's id instead (`d.<claim_id>/x.txt`).
+    """
     first = preferred(fate, name)
+    parts = first.split("/")
+    blocked = first_non_folder(files, parts[:-1])
+    if blocked is not None:
+        own = f"{parts[blocked]}.{claim_id}"
+        parts[blocked] = own if len(os.fsencode(own)) <= _NAME_MAX else claim_id
+        first = "/".join(parts)
+        if len(os.fsencode(parts[-1])) <= _NAME_MAX:
+            return first
+        return alternate(fate, first.split("/", 1)[1], claim_id)
     if len(os.fsencode(PurePosixPath(name).name)) <= _NAME_MAX and not exists(files, first):
         return first
     return alternate(fate, name, claim_id)
@@ -171,7 +195,13 @@ def place_pending(files: int) -> int:
 
 
 def move(files: int, spool: int, claim: Claim, outcome_path: str) -> Moved:
-    """Move the claim's spool entry to its outcome path, never replacing anything."""
+    """Move the claim's spool entry to its outcome path, never replacing anything.
+
+    A recorded path that is no outcome path of ours counts as taken: the caller
+    records the claim's own alternate path instead.
+    """
+    if not is_kept_path(outcome_path):
+        return Moved.TAKEN
     source = spool_parts(claim)
     target = outcome_path.split("/")
     try:
@@ -180,8 +210,14 @@ def move(files: int, spool: int, claim: Claim, outcome_path: str) -> Moved:
                 lstat_at(src, source[-1])
             except FileNotFoundError:
                 return Moved.ALREADY
-            with opened_dir(files, target[:-1], create=True) as dst:
+            try:
+                dst = open_dir(files, target[:-1], create=True)
+            except LinkInPath:
+                return Moved.TAKEN  # a file took the name of a folder on the way
+            try:
                 move_noreplace(src, source[-1], dst, target[-1])
+            finally:
+                os.close(dst)
     except FileExistsError:
         return Moved.TAKEN
     except FileNotFoundError:
@@ -192,18 +228,30 @@ def move(files: int, spool: int, claim: Claim, outcome_path: str) -> Moved:
 
 
 def move_out(files: int, relative: str, into: int, parts: Sequence[str]) -> None:
-    """Move an outcome file elsewhere (back to the spool or the inbox), never replacing."""
+    """Move an outcome file elsewhere (back to the spool or the inbox), never replacing.
+
+    FileExistsError if the target is taken, a folder on its way included (a file,
+    or a link someone planted in the inbox: never followed).
+    """
+    if not is_kept_path(relative):
+        raise OSError(errno.EINVAL, "not an outcome path", relative)
     source = relative.split("/")
-    with (
-        opened_dir(files, source[:-1]) as src,
-        opened_dir(into, parts[:-1], create=True) as dst,
-    ):
-        move_noreplace(src, source[-1], dst, parts[-1])
+    with opened_dir(files, source[:-1]) as src:
+        try:
+            dst = open_dir(into, parts[:-1], create=True)
+        except LinkInPath as exc:
+            raise FileExistsError(errno.EEXIST, str(exc), "/".join(parts)) from exc
+        try:
+            move_noreplace(src, source[-1], dst, parts[-1])
+        finally:
+            os.close(dst)
     _tidy(files, source)
 
 
 def remove(files: int, relative: str) -> bool:
     """Delete an outcome file (or its sidecar); False if it was not there."""
+    if not is_kept_path(relative):
+        return False
     parts = relative.split("/")
     try:
         with opened_dir(files, parts[:-1]) as folder:
@@ -220,7 +268,24 @@ def _tidy(files: int, parts: Sequence[str]) -> None:
     remove_empty_parents(files, parts[:-1], keep)
 
 
+def is_kept_path(relative: str) -> bool:
+    """An outcome path as we record them: in a fate folder (or its sidecar under errors/).
+
+    Operator commands act on paths read from the ledger; one that names the spool,
+    the pending sidecars or the files folder itself was not written by a worker of
+    ours, and is never touched.
+    """
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return False
+    if parts[0] == ERRORS_FOLDER:
+        return len(parts) >= 3 and parts[1] in _KEPT_FOLDERS
+    return len(parts) >= 2 and parts[0] in _KEPT_FOLDERS
+
+
 def lstat(files: int, relative: str) -> os.stat_result | None:
+    if not is_kept_path(relative):
+        return None
     parts = relative.split("/")
     try:
         with opened_dir(files, parts[:-1]) as folder:
@@ -231,6 +296,8 @@ def lstat(files: int, relative: str) -> os.stat_result | None:
 
 def open_kept(files: int, relative: str) -> int:
     """Open an outcome file for reading, no link followed, no FIFO waited on."""
+    if not is_kept_path(relative):
+        raise OSError(errno.EINVAL, "not an outcome path", relative)
     parts = relative.split("/")
     with opened_dir(files, parts[:-1]) as folder:
         return os.open(

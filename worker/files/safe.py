@@ -112,3 +112,17 @@ def remove_empty_parents(root: int, parts: Sequence[str], keep: int = 0) -> None
                 os.rmdir(parts[depth - 1], dir_fd=parent)
         except OSError:
             return
+
+
+def first_non_folder(root: int, parts: Sequence[str]) -> int | None:
+    """The index of the first of root/parts[0]/parts[1]/... that exists but is not a
+    folder reached without following a link; None if each is one, or is missing."""
+    for depth in range(1, len(parts) + 1):
+        try:
+            with opened_dir(root, parts[:depth]):
+                pass
+        except LinkInPath:
+            return depth - 1
+        except OSError:
+            return None
+    return None

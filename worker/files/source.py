@@ -14,12 +14,13 @@ import os
 import stat
 from dataclasses import dataclass
 
+from worker.constants import SPOOL_FOLDER
 from worker.errors import Rejected
 from worker.fates import Fate
 from worker.files import outcomes
 from worker.files.claims import Claim
 from worker.files.outcomes import Moved
-from worker.files.safe import open_root
+from worker.files.safe import open_dir, open_root
 from worker.files.spool import lstat_claimed, open_claimed, spool_parts
 from worker.settings import Settings
 
@@ -34,7 +35,11 @@ class FolderSource:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.files = open_root(settings.work_dir)
-        self.spool = open_root(settings.spool_dir)
+        try:  # from the files folder's descriptor: no link on the way is followed
+            self.spool = open_dir(self.files, [SPOOL_FOLDER])
+        except BaseException:
+            os.close(self.files)
+            raise
         self._inbox: int | None = None
 
     def close(self) -> None:

@@ -24,9 +24,10 @@ import os
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from worker.errors import ConfigurationError
-from worker.files.claims import Claim, InvalidClaim, claimed_at, new_claim_id
+from worker.files.claims import Claim, InvalidClaim, claimed_at, is_claim_id, new_claim_id
 from worker.files.safe import DIR_FLAGS, LinkInPath, lstat_at, open_dir, opened_dir
 from worker.settings import Settings
 
@@ -95,7 +96,13 @@ def unflatten(entry: str) -> tuple[str, str]:
 
 
 def spool_parts(claim: Claim) -> list[str]:
-    """The claim's entry under the spool, as path components."""
+    """The claim's entry under the spool, as path components.
+
+    The claim id is checked again here: a claim rebuilt from the ledger (`ingest
+    retry`) must not carry a `/` that would lead its entry out of the spool.
+    """
+    if not is_claim_id(claim.claim_id):
+        raise InvalidClaim(f"not a claim id: {claim.claim_id!r:.80}")
     flat = flat_name(claim.claim_id, claim.name)
     return [flat] if flat is not None else [claim.claim_id, *claim.name.split("/")]
 
@@ -225,16 +232,46 @@ def _claims_in_folder(spool: int, claim_id: str) -> list[Claim]:
 
 
 def prepare_folders(settings: Settings) -> None:
-    """Create the inbox and the spool; refuse a files folder on another file system.
+    """Create the inbox and the spool; refuse a files folder on another file system,
+    or one that others could have planted or could swap things in.
 
     Claims and final moves are renames: across file systems every one would fail
-    (EXDEV) and no file would ever get a fate.
+    (EXDEV) and no file would ever get a fate. The files folder defaults to
+    `<inbox>/.ingest`, and an inbox is often writable by everyone: a `.ingest`
+    planted there as a link, or as a folder of another user's, would put every
+    claimed file in that user's hands.
     """
     settings.inbox_dir.mkdir(parents=True, exist_ok=True)
-    settings.work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    settings.spool_dir.mkdir(exist_ok=True, mode=0o700)
-    if settings.inbox_dir.stat().st_dev != settings.work_dir.stat().st_dev:
+    work = settings.work_dir
+    existing = next(p for p in (work, *work.parents) if p.exists())  # nothing made elsewhere
+    if settings.inbox_dir.stat().st_dev != existing.stat().st_dev:
         raise ConfigurationError(
-            f"files_dir ({settings.work_dir}) is on another file system than the inbox "
+            f"files_dir ({work}) is on another file system than the inbox "
             f"({settings.inbox_dir}); claims are atomic renames, so it must be on the same one"
+        )
+    _own_folder(work, parents=True)
+    _own_folder(settings.spool_dir)
+
+
+def _own_folder(path: Path, *, parents: bool = False) -> None:
+    """Create `path` (0700) unless it exists; refuse a link, another user's folder
+    (root's aside) or a folder everyone may write to."""
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        path.mkdir(mode=0o700)
+    info = path.lstat()
+    why = None
+    if stat.S_ISLNK(info.st_mode):
+        why = "is a symbolic link"
+    elif not stat.S_ISDIR(info.st_mode):
+        why = "is not a folder"
+    elif info.st_uid not in (os.geteuid(), 0):
+        why = f"belongs to another user (uid {info.st_uid})"
+    elif info.st_mode & stat.S_IWOTH:
+        why = "is writable by every user"
+    if why is not None:
+        raise ConfigurationError(
+            f"{path} {why}: the spool and outcome folders must be our own; "
+            "remove it (or set files_dir to a folder of ours)"
         )
