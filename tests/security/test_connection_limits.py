@@ -53,7 +53,7 @@ def test_a_refused_login_is_named_in_the_log_and_nothing_is_lost(
     limited: tuple[Stack, str],
 ) -> None:
     """Item 14: the writer login at CONNECTION LIMIT 0: the worker's log says
-    `too many connections for role "<login>"`; the file waits (no fate, still in the
+    `too many connections for role "<login>"` and what to do; the file waits (no fate, still in the
     spool); with the limit lifted it is stored, attempts 1."""
     stack, login = limited
     _limit(stack, login, 0)
@@ -63,6 +63,12 @@ def test_a_refused_login_is_named_in_the_log_and_nothing_is_lost(
         lambda: f'too many connections for role "{login}"' in stack.log("worker"),
         90,
         what="the refusal in the worker's log",
+    )
+    # Our own line too, with what to do about it (a pool's timeout carries no cause).
+    wait_for(
+        lambda: "PostgreSQL refuses new connections" in stack.log("worker"),
+        60,
+        what="the explanation in the worker's log",
     )
     assert not stack.finished()
     wait_for(lambda: stack.spool_files(), 40, what="the claim in the spool")

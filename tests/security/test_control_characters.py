@@ -133,10 +133,6 @@ def test_retry_prints_names_escaped(stack: Stack) -> None:
     assert_clean("ingest retry (stderr)", done.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker/ops/retention.py logs `pruned %s` with the raw path (see the report)",
-)
 def test_prune_prints_names_escaped(stack: Stack) -> None:
     """Item 12: `ingest prune` (dry run and for real) of the rejected files."""
     for args in (("prune", "--dry-run"), ("prune",)):

@@ -34,6 +34,7 @@ from tests.support import Stack, wait_for
 from worker.broker.publish import celery_publisher
 from worker.db.roles import WRITER, ensure_login
 from worker.files.spool import claim_now, prepare_folders
+from worker.logs import printable
 
 UNDATED = "Words without a date line, long enough to be judged on their merits: {}."
 
@@ -144,3 +145,6 @@ def test_forged_outcome_paths_and_claim_ids_touch_nothing(
         assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert victim.claim_id in entry.name
     assert "not a claim id" in outputs[1].stderr, outputs[1].stdout + outputs[1].stderr
+    # The forged row is skipped alone: the other failed rows are still answered for.
+    assert f"{printable('y')}: invalid" in outputs[1].stdout, outputs[1].stdout
+    assert outputs[1].stdout.count(": missing") == len(paths), outputs[1].stdout

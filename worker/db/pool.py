@@ -36,12 +36,30 @@ TRANSIENT = (
 )
 
 
-_TOO_MANY = ("too many clients", "remaining connection slots are reserved")
+_TOO_MANY = (
+    "too many clients",
+    "remaining connection slots are reserved",
+    "too many connections for role",
+    "too many connections for database",
+)
+
+
+def _why_no_connection(url: str) -> str:
+    # A pool's timeout carries no cause (its own warning does, in psycopg_pool's
+    # log): one direct attempt brings the server's words back.
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        return str(exc).strip()
+    return ""
 
 
 @contextlib.contextmanager
-def wrap_errors(denied: str = "") -> Iterator[None]:
-    """Translate driver errors; `denied` tells which login would be allowed."""
+def wrap_errors(denied: str = "", url: str = "") -> Iterator[None]:
+    """Translate driver errors; `denied` tells which login would be allowed.
+
+    ``url``: where a pool connects, to explain a pool's timeout.
+    """
     try:
         yield
     except psycopg.errors.InsufficientPrivilege as exc:
@@ -51,13 +69,16 @@ def wrap_errors(denied: str = "") -> Iterator[None]:
         ) from exc
     except TRANSIENT as exc:
         message = str(exc)
+        if isinstance(exc, psycopg_pool.PoolTimeout) and url and (why := _why_no_connection(url)):
+            message = f"{message}: {why}"
         if any(phrase in message for phrase in _TOO_MANY):
             log.error(
-                "PostgreSQL refuses new connections: it has too many clients (max_connections). "
-                "Each worker process holds up to db_pool_size connections: lower concurrency or "
-                "db_pool_size on the worker hosts, or raise max_connections on the server"
+                "PostgreSQL refuses new connections: too many clients for the server "
+                "(max_connections), the role or the database (CONNECTION LIMIT). Each worker "
+                "process holds up to db_pool_size connections: lower concurrency or "
+                "db_pool_size on the worker hosts, or raise the limit on the server"
             )
-        raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+        raise DatabaseUnavailable(f"database unavailable: {message}") from exc
 
 
 def connect(url: str, **kwargs: object) -> psycopg.Connection[tuple[object, ...]]:

@@ -19,6 +19,7 @@ from psycopg.rows import dict_row
 from worker import db
 from worker.fates import Fate
 from worker.files import outcomes
+from worker.logs import printable
 from worker.settings import Settings
 from worker.sources import open_source
 
@@ -66,7 +67,7 @@ def prune(settings: Settings, *, dry_run: bool = False, now: float | None = None
                         continue
                     source.remove(path, claim_id, sidecar=fate.has_sidecar)
                     conn.execute(db.query("ops.forget_outcome"), {"id": row["id"]})
-                    log.info("pruned %s (%s, %.1f days)", path, fate, age)
+                    log.info("pruned %s (%s, %.1f days)", printable(path), fate, age)
     finally:
         source.close()
     return pruned

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from worker import db
 from worker.fates import Fate
-from worker.files.claims import Claim, claimed_at
+from worker.files.claims import Claim, InvalidClaim, claimed_at
 from worker.logs import printable
 from worker.ops.selection import files_with_status, kept_path
 from worker.settings import Settings
@@ -33,7 +33,7 @@ Publish = Callable[[list[Claim]], None]
 class Retried:
     file_id: int
     name: str
-    outcome: str  # "requeued" or "missing" (no file left to run: e.g. file_vanished)
+    outcome: str  # "requeued", "missing" (no file left to run: e.g. file_vanished) or "invalid"
 
 
 def retry_failed(settings: Settings, publish: Publish, targets: list[str]) -> list[Retried]:
@@ -45,16 +45,23 @@ def retry_failed(settings: Settings, publish: Publish, targets: list[str]) -> li
         with db.connect(url, autocommit=True) as conn, db.wrap_errors():
             for row in files_with_status(conn, Fate.FAILED, targets):
                 file_id, name, path = int(row["id"]), str(row["name"]), kept_path(row)
-                if path is None or source.kept(path) is None:
-                    results.append(Retried(file_id, name, "missing"))
-                    continue
                 claim_id = str(row["claim_id"])
-                claim = Claim(claim_id, name, claimed_at(claim_id).isoformat())
-                with conn.transaction():
-                    reset = conn.execute(db.query("ops.retry_reset"), {"id": file_id})
-                    if reset.fetchone() is None:
-                        continue  # retried concurrently
-                    source.requeue(path, claim)
+                try:
+                    if path is None or source.kept(path) is None:
+                        results.append(Retried(file_id, name, "missing"))
+                        continue
+                    claim = Claim(claim_id, name, claimed_at(claim_id).isoformat())
+                    with conn.transaction():
+                        reset = conn.execute(db.query("ops.retry_reset"), {"id": file_id})
+                        if reset.fetchone() is None:
+                            continue  # retried concurrently
+                        source.requeue(path, claim)
+                except (InvalidClaim, ValueError) as exc:
+                    # A row no watcher of ours wrote (forged through the writer
+                    # login, say): skipped alone, never followed.
+                    log.warning("file %s: not retried: %s", file_id, printable(str(exc)))
+                    results.append(Retried(file_id, name, "invalid"))
+                    continue
                 log.info("file %s (%s): failed -> requeued", file_id, printable(name))
                 claims.append(claim)
                 results.append(Retried(file_id, name, "requeued"))

@@ -43,10 +43,11 @@ def process_batch(
 ) -> BatchReport:
     report = BatchReport()
     unique = list({c.claim_id: c for c in claims}.values())
-    pool = db.pool(settings.require_database_url(), settings.db_pool_size)
+    url = settings.require_database_url()
+    pool = db.pool(url, settings.db_pool_size)
     source = open_source(settings)
     try:
-        with metrics.batch_timer(), db.wrap_errors(), pool.connection() as conn:
+        with metrics.batch_timer(), db.wrap_errors(url=url), pool.connection() as conn:
             conn.autocommit = True
             try:
                 _process(conn, settings, source, unique, report, count_attempts)

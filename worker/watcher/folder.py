@@ -19,8 +19,9 @@ import threading
 import time
 
 from worker import metrics
+from worker.constants import SPOOL_FOLDER
 from worker.files.claims import Claim
-from worker.files.safe import LinkInPath, open_root
+from worker.files.safe import LinkInPath, open_dir, open_root
 from worker.files.scan import scan
 from worker.files.spool import Taken, claim, lstat_claimed, pending_claims, snapshot
 from worker.logs import printable
@@ -52,7 +53,12 @@ class FolderWatcher:
         self._events: queue.SimpleQueue[list[Event]] = queue.SimpleQueue()
         self._overflowed = False
         self._inbox = open_root(settings.inbox_dir)
-        self._spool = open_root(settings.spool_dir)
+        # Through the files folder's descriptor: no link on the way is followed.
+        files = open_root(settings.work_dir)
+        try:
+            self._spool = open_dir(files, [SPOOL_FOLDER])
+        finally:
+            os.close(files)
         polling = settings.watch_mode == "polling"
         self._closes = not polling
         self.readiness = Readiness(
