@@ -59,6 +59,10 @@ REASONS: dict[str, tuple[str, str]] = {
         "A multi-record file (NDJSON) holds more records than max_records_per_file.",
         "Split the file (or raise max_records_per_file).",
     ),
+    "too_many_tags": (
+        "The HTML page holds more tags than max_html_tags.",
+        "Send the article's own page (or raise max_html_tags).",
+    ),
     "too_large": ("The file exceeds max_file_bytes (or its decompressed size does).", "Split it."),
     "symlink": ("The inbox entry is a symbolic link; links are never followed.", "Copy the file."),
     "file_vanished": (

@@ -11,10 +11,11 @@ class ParseOptions:
     """Limits and switches the parsers and validators need (built from Settings)."""
 
     max_file_bytes: int = 50 * 1024 * 1024
-    max_decompressed_bytes: int = 200 * 1024 * 1024
+    max_decompressed_bytes: int = 64 * 1024 * 1024
     min_body_chars: int = 20
     allow_undated: bool = False
     max_records_per_file: int = 10_000  # NDJSON records; 0 means no cap
+    max_html_tags: int = 50_000  # 0 means no cap
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,10 +75,12 @@ class Settings(BaseSettings):
 
     # Input rules.
     max_file_bytes: int = 50 * 1024 * 1024
-    max_decompressed_bytes: int = 200 * 1024 * 1024
+    # A file costs about 25 times its text in memory while it is examined.
+    max_decompressed_bytes: int = 64 * 1024 * 1024
     min_body_chars: int = 20
     allow_undated: bool = False
     max_records_per_file: int = 10_000  # NDJSON records per file; 0 = no cap
+    max_html_tags: int = 50_000  # tags per HTML page (trafilatura: ~20 us each); 0 = no cap
 
     # Operations.
     log_level: str = "INFO"
@@ -226,6 +228,7 @@ class Settings(BaseSettings):
             min_body_chars=self.min_body_chars,
             allow_undated=self.allow_undated,
             max_records_per_file=self.max_records_per_file,
+            max_html_tags=self.max_html_tags,
         )
 
 

@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from worker.dedupe.minhash import (
+    LONG_WORD,
     Fingerprint,
     MinHashParams,
     band_keys,
+    exact_similarity,
     fingerprint,
     shingles,
     signature_from_bytes,
@@ -85,6 +87,23 @@ def test_invalid_params(kwargs: dict[str, int | float]) -> None:
 
 
 # --- shingles ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [LONG_WORD - 1, LONG_WORD, LONG_WORD + 1, 4_000_000])
+def test_words_of_any_length_are_told_apart_by_every_byte(length: int) -> None:
+    # Words past LONG_WORD bytes are hashed another way (one call, not one pass
+    # per 8 bytes): they must still be words, equal only when every byte is.
+    head, tail = "the harbour board met on monday", "to settle the ferry timetable"
+    text_a = f"{head} {'a' * length} {tail}"
+    text_b = f"{head} {'a' * (length - 1)}b {tail}"
+    assert fingerprint(text_a, PARAMS).signature == fingerprint(text_a, PARAMS).signature
+    assert exact_similarity(text_a, text_a, PARAMS) == 1.0
+    # 12 words, 8 5-shingles each; the long word sits in 5: 3 shared of 13.
+    assert exact_similarity(text_a, text_b, PARAMS) == pytest.approx(3 / 13)
+    assert (
+        similarity(fingerprint(text_a, PARAMS).signature, fingerprint(text_b, PARAMS).signature)
+        < 0.8
+    )
 
 
 def test_shingles() -> None:

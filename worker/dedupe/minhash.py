@@ -33,6 +33,7 @@ next to stored signatures and rebuild them when it changes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import operator
 import struct
 from collections.abc import Sequence
@@ -174,6 +175,9 @@ def _finalise(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     return h
 
 
+#: Words longer than this many bytes are hashed with BLAKE2b (see _word_hashes).
+LONG_WORD: Final = 64
+
 # Mask of the first k bytes of a little-endian 64-bit word, k = 0..8.
 _MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
 
@@ -193,7 +197,10 @@ def _word_hashes(normalised: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt
     The texts are joined by single spaces and hashed in a few vectorised passes:
     a word's first 8 bytes (zero padded: normalised text holds no NUL) go
     through splitmix64's finaliser, a bijection, so words of up to 8 bytes
-    never collide; each further 8 bytes are mixed in.
+    never collide; each further 8 bytes are mixed in, one pass per 8 bytes.
+    Words longer than ``LONG_WORD`` bytes (rare in prose; a text without
+    spaces is one) take BLAKE2b instead, one call each: passes per 8 bytes of
+    the longest word would make a 4 MB word cost seconds.
     """
     counts = np.fromiter((t.count(" ") + 1 for t in normalised), np.int64, len(normalised))
     data = " ".join(normalised).encode("utf-8")
@@ -208,13 +215,16 @@ def _word_hashes(normalised: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt
     windows = sliding_window_view(buffer, 8)
     hashes = _finalise(_pack(windows, starts, lengths))
     chunk = 1
-    longer = np.flatnonzero(lengths > 8)
+    longer = np.flatnonzero((lengths > 8) & (lengths <= LONG_WORD))
     while longer.size:
         mixed = hashes[longer] * _MIX
         mixed ^= _pack(windows, starts[longer] + 8 * chunk, lengths[longer] - 8 * chunk)
         hashes[longer] = _finalise(mixed)
         chunk += 1
         longer = longer[lengths[longer] > 8 * chunk]
+    for i in np.flatnonzero(lengths > LONG_WORD).tolist():
+        word = data[int(starts[i]) : int(ends[i])]
+        hashes[i] = int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
     offsets = np.zeros(len(normalised) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return hashes, offsets

@@ -47,6 +47,15 @@ def _skip_space(text: str, at: int) -> int:
 
 
 def parse(text: str, options: ParseOptions) -> Article:
+    # trafilatura spends about 20 us per element: a page built of tiny elements
+    # would hold a worker for the whole time limit, on every attempt.
+    tags = text.count("<")
+    if options.max_html_tags and tags > options.max_html_tags:
+        raise Rejected(
+            "too_many_tags",
+            f"The page holds about {tags} tags, more than max_html_tags "
+            f"({options.max_html_tags}).",
+        )
     # trafilatura refuses bare fragments ("<p>...</p>" alone); wrap them.
     tree = load_html(text)
     if tree is None:
