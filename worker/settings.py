@@ -1,6 +1,7 @@
 """Typed settings: defaults here, then config/ingest.toml, then INGEST_* env vars.
 
-The file is `$INGEST_CONFIG` if set, else `./config/ingest.toml` when it exists.
+The file is `$INGEST_CONFIG` if set, else `./config/ingest.toml` when it exists;
+one owned by another user (root aside) or writable by every user is refused.
 Every field is documented in config/ingest.toml and the README.
 """
 
@@ -26,6 +27,23 @@ from worker.records import ParseOptions
 
 def config_file() -> Path:
     return Path(os.environ.get("INGEST_CONFIG", "config/ingest.toml"))
+
+
+def _check_trusted(path: Path) -> None:
+    # The file names the database, the folders and who may delete what: one
+    # that another user wrote (say in a folder root runs `ingest prune` from)
+    # is refused, not read.
+    info = path.stat()
+    if info.st_uid not in (os.geteuid(), 0):
+        raise ConfigurationError(
+            f"{path.absolute()} belongs to another user (uid {info.st_uid}): not read. "
+            "Use a config file you own (INGEST_CONFIG), or run from your own project folder."
+        )
+    if info.st_mode & 0o002:
+        raise ConfigurationError(
+            f"{path.absolute()} is writable by every user: not read. "
+            f"Run `chmod o-w {path}` (or point INGEST_CONFIG at a file only you can change)."
+        )
 
 
 class Settings(BaseSettings):
@@ -122,6 +140,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = config_file()
         if path.is_file():
+            _check_trusted(path)
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
