@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from worker.constants import SPOOL_FOLDER
@@ -77,6 +78,9 @@ class FolderSource:
             changed = Claim(claim.claim_id, claim.name, claim.received_at, *now)
             return Read(raw, changed)
         return Read(raw)
+
+    def prefetch(self, claims: Sequence[Claim], limit: int) -> None:
+        """Nothing to do: a local read is as quick as a read ahead would be."""
 
     def choose(self, fate: Fate, name: str, claim_id: str) -> str:
         return outcomes.choose(self.files, fate, name, claim_id)

@@ -87,6 +87,7 @@ def _process(
 
     examined = [_exhausted(by_id[c], tries) for c, tries in plan.exhausted.items()]
     options = settings.parse_options()
+    source.prefetch([by_id[c] for c in plan.run + plan.start], options.max_file_bytes)
     for claim_id in plan.run + plan.start:
         examined.append(examine(by_id[claim_id], source, options, settings.parse_time_limit_s))
     fingerprint_all(examined)

@@ -103,8 +103,12 @@ def _move(
         path = _record(conn, row["id"], source.choose(fate, claim.name, claim.claim_id))
     details = sidecar(row, records) if fate.has_sidecar else None
     if source.deliver(claim, path, details) is outcomes.Moved.TAKEN:
-        # Taken since it was chosen: choose again from what is there now.
-        path = _record(conn, row["id"], source.choose(fate, claim.name, claim.claim_id))
+        # Taken since it was chosen: choose again from what is there now (a folder
+        # looks; an object store cannot, and names the same key: then the claim's own).
+        again = source.choose(fate, claim.name, claim.claim_id)
+        if again == path:
+            again = outcomes.alternate(fate, claim.name, claim.claim_id)
+        path = _record(conn, row["id"], again)
         if source.deliver(claim, path, details) is outcomes.Moved.TAKEN:
             raise FileExistsError(f"both outcome paths of claim {claim.claim_id} are taken")
     return path
