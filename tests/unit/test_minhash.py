@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from worker.dedupe.hashing import LONG_WORD
 from worker.dedupe.minhash import (
-    LONG_WORD,
     Fingerprint,
     MinHashParams,
     band_keys,

@@ -7,14 +7,13 @@ shingle: all its words (so even an empty body gets a usable fingerprint, and a
 short text still matches its exact copies).
 
 Neither words nor shingles are ever Python objects: a batch's texts are
-joined into one byte buffer, every word is hashed to 64 bits in a few numpy
-passes over it (``_word_hashes``), a shingle's hash mixes its words' hashes
-(``_shingle_hashes``), and rensa (in Rust) sketches all documents of the batch
-in one call (``digest_matrix_from_flat_token_hashes``; ``num_perm`` unsigned
-32-bit slots; the same shingle set always gives the same signature). Per
-document this costs about a quarter of splitting into word strings, and
-64-bit hashes make collisions negligible, so estimates are those of the string
-shingles.
+joined into one byte buffer, words and shingles are hashed to 64 bits in a few
+numpy passes over it (``worker.dedupe.hashing``), and rensa (in Rust) sketches
+all documents of the batch in one call (``digest_matrix_from_flat_token_hashes``:
+``num_perm`` unsigned 32-bit slots; the same shingle set always gives the same
+signature). Per document this costs about a quarter of splitting into word
+strings, and 64-bit hashes make collisions negligible, so estimates are those
+of the string shingles.
 
 The signature is cut into ``bands`` bands of ``rows`` slots; each band gives
 one *band key*, a signed 64-bit integer (the band number and its slots mixed
@@ -33,7 +32,6 @@ next to stored signatures and rebuild them when it changes.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import operator
 import struct
 from collections.abc import Sequence
@@ -45,8 +43,8 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 import rensa
-from numpy.lib.stride_tricks import sliding_window_view
 
+from worker.dedupe.hashing import MIX, finalise, shingle_hashes, word_hashes
 from worker.dedupe.normalise import normalise, sha256_of_normalised
 
 __all__ = [
@@ -159,118 +157,13 @@ def shingles(normalised: str, size: int) -> list[str]:
     return list(map(" ".join, zip(*[words[i:] for i in range(size)], strict=False)))
 
 
-_U64 = np.uint64
-_MIX = _U64(0x9E3779B97F4A7C15)
-_M2 = _U64(0xBF58476D1CE4E5B9)
-_M3 = _U64(0x94D049BB133111EB)
-
-
-def _finalise(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """splitmix64's finaliser: every output bit depends on every input bit."""
-    h ^= h >> _U64(30)
-    h *= _M2
-    h ^= h >> _U64(27)
-    h *= _M3
-    h ^= h >> _U64(31)
-    return h
-
-
-#: Words longer than this many bytes are hashed with BLAKE2b (see _word_hashes).
-LONG_WORD: Final = 64
-
-# Mask of the first k bytes of a little-endian 64-bit word, k = 0..8.
-_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [0xFFFFFFFFFFFFFFFF], dtype=np.uint64)
-
-
-def _pack(
-    windows: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]
-) -> npt.NDArray[np.uint64]:
-    """The next (up to) 8 bytes of each word as one little-endian integer, zero padded."""
-    rows = np.ascontiguousarray(windows[starts])
-    packed: npt.NDArray[np.uint64] = rows.view("<u8").ravel() & _MASKS[np.minimum(lengths, 8)]
-    return packed
-
-
-def _word_hashes(normalised: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """64-bit hashes of every word of every text, flat, and each text's word offsets.
-
-    The texts are joined by single spaces and hashed in a few vectorised passes:
-    a word's first 8 bytes (zero padded: normalised text holds no NUL) go
-    through splitmix64's finaliser, a bijection, so words of up to 8 bytes
-    never collide; each further 8 bytes are mixed in, one pass per 8 bytes.
-    Words longer than ``LONG_WORD`` bytes (rare in prose; a text without
-    spaces is one) take BLAKE2b instead, one call each: passes per 8 bytes of
-    the longest word would make a 4 MB word cost seconds.
-    """
-    counts = np.fromiter((t.count(" ") + 1 for t in normalised), np.int64, len(normalised))
-    data = " ".join(normalised).encode("utf-8")
-    size = len(data)
-    buffer = np.frombuffer(data + b"\0" * 8, dtype=np.uint8)
-    spaces = np.flatnonzero(buffer[:size] == 32)
-    starts = np.empty(len(spaces) + 1, dtype=np.int64)
-    starts[0], starts[1:] = 0, spaces + 1
-    ends = np.empty_like(starts)
-    ends[:-1], ends[-1] = spaces, size
-    lengths = ends - starts
-    windows = sliding_window_view(buffer, 8)
-    hashes = _finalise(_pack(windows, starts, lengths))
-    chunk = 1
-    longer = np.flatnonzero((lengths > 8) & (lengths <= LONG_WORD))
-    while longer.size:
-        mixed = hashes[longer] * _MIX
-        mixed ^= _pack(windows, starts[longer] + 8 * chunk, lengths[longer] - 8 * chunk)
-        hashes[longer] = _finalise(mixed)
-        chunk += 1
-        longer = longer[lengths[longer] > 8 * chunk]
-    for i in np.flatnonzero(lengths > LONG_WORD).tolist():
-        word = data[int(starts[i]) : int(ends[i])]
-        hashes[i] = int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
-    offsets = np.zeros(len(normalised) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    return hashes, offsets
-
-
-def _shingle_hashes(
-    words: npt.NDArray[np.uint64], offsets: npt.NDArray[np.int64], size: int
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """Every text's word `size`-shingles (one shingle of all its words if it has fewer),
-    hashed as ((w0 * MIX) ^ w1) * MIX ^ ... then finalised; flat, with row offsets."""
-    counts = np.diff(offsets)
-    per_text = np.maximum(counts - size + 1, 1)
-    rows = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(per_text, out=rows[1:])
-    out = np.empty(int(rows[-1]), dtype=np.uint64)
-    whole = np.flatnonzero(counts >= size)
-    if whole.size:
-        span = len(words) - size + 1
-        windows = words[:span].copy()
-        for i in range(1, size):
-            windows *= _MIX
-            windows ^= words[i : span + i]
-        windows = _finalise(windows)
-        lengths = per_text[whole]
-        step = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(
-            np.cumsum(lengths) - lengths, lengths
-        )
-        out[np.repeat(rows[whole], lengths) + step] = windows[
-            np.repeat(offsets[whole], lengths) + step
-        ]
-    for text in np.flatnonzero(counts < size):
-        hashed = words[offsets[text] : offsets[text + 1]][:1].copy()
-        for word in words[offsets[text] + 1 : offsets[text + 1]]:
-            hashed *= _MIX
-            hashed ^= word
-        out[rows[text]] = _finalise(hashed)[0]
-    return out, rows.astype(np.uint64)
-
-
 def _band_keys_matrix(signatures: npt.NDArray[np.uint64], params: MinHashParams) -> list[list[int]]:
     rows = signatures.reshape(len(signatures), params.bands, params.rows)
     keys = np.broadcast_to(np.arange(params.bands, dtype=np.uint64), rows.shape[:2]).copy()
     for r in range(params.rows):
-        keys *= _MIX
+        keys *= MIX
         keys ^= rows[:, :, r]
-        keys = _finalise(keys)
+        keys = finalise(keys)
     result: list[list[int]] = keys.view(np.int64).tolist()
     return result
 
@@ -286,8 +179,8 @@ def fingerprints(normalised: Sequence[str], params: MinHashParams) -> list[Finge
     """Fingerprint many normalised bodies at once (one rensa call for the batch)."""
     if not normalised:
         return []
-    words, offsets = _word_hashes(normalised)
-    shingled, rows = _shingle_hashes(words, offsets, params.shingle_size)
+    words, offsets = word_hashes(normalised)
+    shingled, rows = shingle_hashes(words, offsets, params.shingle_size)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
         shingled, rows, params.num_perm, params.seed
     )
@@ -319,8 +212,8 @@ def exact_similarity(a: str, b: str, params: MinHashParams) -> float:
     Used where the estimate is too close to the threshold to trust (see
     worker.dedupe.neardup): a few pairs per thousand documents.
     """
-    words, offsets = _word_hashes([a, b])
-    shingled, rows = _shingle_hashes(words, offsets, params.shingle_size)
+    words, offsets = word_hashes([a, b])
+    shingled, rows = shingle_hashes(words, offsets, params.shingle_size)
     first = np.unique(shingled[int(rows[0]) : int(rows[1])])
     second = np.unique(shingled[int(rows[1]) : int(rows[2])])
     common = np.intersect1d(first, second, assume_unique=True).size
