@@ -30,8 +30,8 @@ def free_bytes(folder: int) -> int:
 def reason(settings: Settings, spool: int) -> str | None:
     """Why claiming should pause now, or None."""
     limit = settings.max_queued_files
-    if limit and spool_count(spool, limit) > limit:
-        return f"more than max_queued_files ({limit}) claims wait for a fate"
+    if limit and spool_count(spool, limit) >= limit:
+        return f"max_queued_files ({limit}) claims wait for a fate"
     free = free_bytes(spool)
     if free < settings.min_free_mb * 1024 * 1024:
         return f"only {free // (1024 * 1024)} MiB free for the files folder (min_free_mb)"

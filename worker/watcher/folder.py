@@ -79,6 +79,7 @@ class FolderWatcher:
             on_sent=self._sent,
         )
         self._known: set[str] = set()  # polling: what the last scan saw
+        self._capped = False  # the last claiming round stopped at the back-pressure limit
 
     def run(self, stop: threading.Event) -> None:
         """Watch until `stop` is set; then publish every claim made and return."""
@@ -115,7 +116,7 @@ class FolderWatcher:
             now = time.monotonic()
             timeout = min(TICK_S, next_scan - now)
             due = self.readiness.next_due()
-            if due is not None:
+            if due is not None and not self._capped:  # capped: due entries wait for room
                 timeout = min(timeout, due - now)
             try:
                 batch = self._events.get(timeout=max(0.0, timeout))
@@ -190,10 +191,14 @@ class FolderWatcher:
     # -- claiming ---------------------------------------------------------------
 
     def _claim_due(self) -> None:
-        if self.holdback.holding(self._spool):
+        room = self.holdback.room(self._spool)
+        if room == 0:
+            self._capped = True
             return
         taken: list[Claim] = []
-        for relative, seen in self.readiness.take_due():
+        due = self.readiness.take_due(room)
+        self._capped = room is not None and len(due) >= room  # more may be due: no hurry
+        for relative, seen in due:
             metrics.FILES_RECEIVED.inc()
             try:
                 state, item = claim(self._inbox, self._spool, relative.split("/"), seen)
@@ -210,6 +215,7 @@ class FolderWatcher:
                 self.readiness.busy(relative)
             elif state is Taken.CHANGED:
                 self.readiness.found(relative)
+        self.holdback.claimed(len(taken))
         self.publisher.put(taken)
 
     def _sent(self, batch: list[Claim]) -> None:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from worker.files.capacity import reason
+from worker.files.capacity import reason, spool_count
 from worker.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,12 +29,15 @@ class Holdback:
         self._clock = clock
         self._checked = float("-inf")
         self.why: str | None = None
+        self._room: int | None = None  # claims left until the next check; None: no limit
 
     def holding(self, spool: int) -> bool:
         now = self._clock()
         if now - self._checked < CHECK_S:
             return self.why is not None
         self._checked = now
+        limit = self.settings.max_queued_files
+        self._room = max(0, limit - spool_count(spool, limit)) if limit else None
         why = reason(self.settings, spool)
         if why != self.why:
             if why is None:
@@ -43,3 +46,17 @@ class Holdback:
                 log.warning("claiming paused: %s", why)
             self.why = why
         return why is not None
+
+    def room(self, spool: int) -> int | None:
+        """How many files may be claimed now: 0 while holding back, None without a limit.
+
+        A burst (100,000 files due at once) is claimed at most up to the limit; the
+        rest waits in the inbox, due, until workers make room.
+        """
+        if self.holding(spool):
+            return 0
+        return self._room
+
+    def claimed(self, count: int) -> None:
+        if self._room is not None:
+            self._room = max(0, self._room - count)

@@ -121,11 +121,12 @@ class Readiness:
     def next_due(self) -> float | None:
         return self._heap[0][0] if self._heap else None
 
-    def take_due(self) -> list[tuple[str, Snapshot]]:
-        """Entries whose time has come and that did not change: claim them now."""
+    def take_due(self, limit: int | None = None) -> list[tuple[str, Snapshot]]:
+        """Entries whose time has come and that did not change: claim them now (at most
+        `limit`; the others stay due)."""
         now = self._clock()
         ready: list[tuple[str, Snapshot]] = []
-        while self._heap and self._heap[0][0] <= now:
+        while self._heap and self._heap[0][0] <= now and (limit is None or len(ready) < limit):
             _due, version, path = heapq.heappop(self._heap)
             entry = self._entries.get(path)
             if entry is None or entry.version != version:
