@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--verbose", action="store_true", help="show every log line, not only warnings and errors"
     )
+    up.add_argument(
+        "--once",
+        action="store_true",
+        help="take what the inbox holds now, exit when each file has its fate "
+        "(exit code 0: none failed, 1: some failed or had no fate)",
+    )
     commands.add_parser("migrate", help="apply pending database migrations (idempotent)")
     commands.add_parser("watch", help="run the inbox watcher")
     worker = commands.add_parser(
@@ -85,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             configure_logging(settings)
             from worker.cli.up import run_up
 
-            return run_up(settings, stop_on_signals(), verbose=args.verbose)
+            return run_up(settings, stop_on_signals(), verbose=args.verbose, once=args.once)
         settings = runtime.resolve(settings)
         configure_logging(settings)
         return _dispatch(args, settings)

@@ -4,7 +4,8 @@ Holds the data dir (one `ingest up` per data dir), starts embedded PostgreSQL
 and Valkey unless URLs are configured, applies migrations, and runs the Celery
 worker and the watcher as supervised children. The terminal shows a header and
 one live line; the full log goes to `<data dir>/logs/ingest.log`. SIGINT or
-SIGTERM stops everything, children first.
+SIGTERM stops everything, children first. `ingest up --once` stops by itself
+once what the inbox held at the start has its fates (worker.cli.once).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from worker import metrics, runtime
 from worker.cli.console import Console
+from worker.cli.once import Drain
 from worker.cli.progress import Progress
 from worker.cli.supervise import Child, Relay, Supervisor
 from worker.db import migrate
@@ -29,7 +31,11 @@ from worker.sources import prepare
 TICK_S = 0.5
 
 
-def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) -> int:
+def run_up(
+    settings: Settings, stop: threading.Event, *, verbose: bool = False, once: bool = False
+) -> int:
+    """Run until stopped; with `once`, until what the inbox holds now has its fates
+    (worker.cli.once), then print a summary: exit code 1 if some file failed."""
     console = Console()
     data_dir = settings.state_dir
     with runtime.hold(data_dir), contextlib.ExitStack() as stack:
@@ -50,11 +56,15 @@ def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) 
         progress = Progress(settings, database_url)
         stack.callback(progress.close)
         progress.start()
+        drain = None
+        if once:  # the start set is looked at before the watcher takes anything
+            drain = Drain(settings, database_url)
+            stack.callback(drain.close)
         supervisor = Supervisor(_children(settings, logs, console.relay), console.say)
         stack.callback(supervisor.stop)
         supervisor.start(stop)
         if stop.is_set():
-            return 0
+            return 0 if drain is None else 1
         runtime.write(
             data_dir,
             runtime.Runtime(
@@ -68,12 +78,20 @@ def run_up(settings: Settings, stop: threading.Event, *, verbose: bool = False) 
             ),
         )
         console.header(_header(settings, log_file, embedded=embedded))
+        if drain is not None:
+            console.header(drain.header())
         stack.callback(console.close)
         while not stop.wait(TICK_S):
             supervisor.tick()
             line = progress.line()
             if line is not None:
                 console.live(line)
+            if drain is not None and drain.finished():
+                break
+        if drain is not None:
+            console.close()
+            supervisor.stop()  # fates that land meanwhile are counted too
+            return drain.summary(console, interrupted=stop.is_set())
     console.header("stopped")
     return 0
 

@@ -53,8 +53,7 @@ def parse(text: str, options: ParseOptions) -> Article:
     if options.max_html_tags and tags > options.max_html_tags:
         raise Rejected(
             "too_many_tags",
-            f"The page holds about {tags} tags, more than max_html_tags "
-            f"({options.max_html_tags}).",
+            f"The page holds about {tags} tags, more than max_html_tags ({options.max_html_tags}).",
         )
     # trafilatura refuses bare fragments ("<p>...</p>" alone); wrap them.
     tree = load_html(text)
