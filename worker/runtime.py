@@ -36,6 +36,7 @@ class Runtime:
     files_dir: str
     log_file: str
     started_at: str
+    s3_endpoint_url: str | None = None  # an S3 inbox's store (credentials stay in the env)
 
 
 class AlreadyRunning(ConfigurationError):
@@ -107,6 +108,8 @@ def resolve(settings: Settings) -> Settings:
         update["inbox"] = found.inbox
     if "files_dir" not in settings.model_fields_set:
         update["files_dir"] = found.files_dir
+    if "s3_endpoint_url" not in settings.model_fields_set and found.s3_endpoint_url:
+        update["s3_endpoint_url"] = found.s3_endpoint_url
     return settings.model_copy(update=update)
 
 

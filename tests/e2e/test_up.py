@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -78,6 +79,18 @@ def test_samples_in_status_anywhere_second_up_refused_worker_restarted(
         status = up.status()
         assert status["files"]["stored"] == 3, status
         assert status["queue"]["error"] is None, status
+        # A reader that leaves first (`| head`, here `| true`): no traceback.
+        piped = subprocess.run(
+            f"{INGEST} status | true",
+            shell=True,
+            cwd=project,
+            env=up.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr, piped.stderr
         second = up.command("up", check=False)
         assert second.returncode != 0
         assert f"already running on {project / '.ingest'} (pid {up.process.pid})" in second.stderr

@@ -98,6 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except IngestError as exc:
         print(f"ingest: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `ingest status | head`: the reader left. Python would print a traceback
+        # at exit, flushing into the closed pipe; send what is left nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -75,6 +75,7 @@ def run_up(
                 files_dir=settings.files_location,
                 log_file=str(log_file),
                 started_at=datetime.now(UTC).isoformat(),
+                s3_endpoint_url=settings.s3_endpoint_url,
             ),
         )
         console.header(_header(settings, log_file, embedded=embedded))
