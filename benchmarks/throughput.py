@@ -107,20 +107,23 @@ def run_ours(
         "cpu_us_per_file": cpu_per_file_us,
         "worker_peak_rss_mb": sorted(round(v / 2**20) for v in children.values()),
         "worker_samples": {pid: worker.samples.get(pid, []) for pid in children},
-        "tenths": tenths(progress, total),
+        "tenths": tenths(progress, total, cpu_before["postgres"]),
     }
 
 
-def tenths(progress: list[tuple[float, int, float]], total: int) -> dict[str, float]:
+def tenths(
+    progress: list[tuple[float, int, float]], total: int, pg_before: float
+) -> dict[str, float]:
     """Files/s and PostgreSQL CPU per file in the first and the last tenth of the run.
 
     From the polls nearest to 10% and 90% done: a flat run has a ratio near 1.
+    The first tenth counts from the drop, with the database's CPU from before it.
     """
 
     def at(share: float) -> tuple[float, int, float]:
         return next(p for p in progress if p[1] >= share * total)
 
-    start = (0.0, 0, progress[0][2]) if progress else (0.0, 0, 0.0)
+    start = (0.0, 0, pg_before)
     first, late, end = at(0.1), at(0.9), progress[-1]
     rate = [(b[1] - a[1]) / max(b[0] - a[0], 1e-9) for a, b in ((start, first), (late, end))]
     pg = [(b[2] - a[2]) / max(b[1] - a[1], 1) * 1e6 for a, b in ((start, first), (late, end))]

@@ -20,6 +20,7 @@ import pytest
 from benchmarks.corpus import load
 from benchmarks.dedupe_race import build_groups, dated
 from tests.support import Stack, drop_and_claim, ingest_env, query
+from worker import db
 from worker.dedupe import index_params, rebuild
 from worker.dedupe.minhash import MinHashParams, exact_similarity, fingerprint, similarity
 from worker.dedupe.neardup import VERIFY_MARGIN
@@ -398,3 +399,43 @@ def test_worker_processes_racing_on_copies_keep_one_canonical(
     finally:
         running.stop()
     check_groups(database_url, groups)
+
+
+def test_candidates_look_up_signatures_by_key_whatever_the_statistics(database_url: str) -> None:
+    """Before the first ANALYZE (a fresh database, a burst) the planner guessed the
+    candidates were the whole band table and hashed the whole signature table for
+    every batch: the database's cost per file grew with the table. The lookup must
+    go by primary key, generic plan or custom, analysed or not."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ingest_files (claim_id, name) "
+            "SELECT 'c' || n, 'f' || n FROM generate_series(1, 20000) AS n"
+        )
+        conn.execute(
+            "INSERT INTO documents (body, content_sha256, file_id, word_count) "
+            "SELECT 'b' || id, lpad(to_hex(id), 64, '0'), id, 1 FROM ingest_files"
+        )
+        conn.execute(
+            "INSERT INTO document_signatures (document_id, signature) "
+            "SELECT id, '\\x00'::bytea FROM documents"
+        )
+        conn.execute(
+            "INSERT INTO document_bands (band_key, document_id) "
+            "SELECT (id * 20 + b) * 7919, id FROM documents, generate_series(0, 19) AS b"
+        )
+        sql = db.query("neardup.candidates").as_string(None).replace("%(keys)s", "$1")
+        keys = "{" + ",".join(str(k * 104729) for k in range(4000)) + "}"
+        plans = []
+        for analysed in (False, True):
+            if analysed:
+                conn.execute("ANALYZE")
+            for mode in ("force_generic_plan", "force_custom_plan"):
+                conn.execute(f"SET plan_cache_mode = {mode}")
+                conn.execute(f"PREPARE candidates (bigint[]) AS {sql}")
+                rows = conn.execute(f"EXPLAIN EXECUTE candidates ('{keys}')").fetchall()
+                conn.execute("DEALLOCATE candidates")
+                plans.append("\n".join(row[0] for row in rows))
+    for plan in plans:
+        assert "document_signatures_pkey" in plan, plan
+        assert "Seq Scan on document_signatures" not in plan, plan
+        assert "Seq Scan on documents" not in plan, plan

@@ -51,13 +51,22 @@ SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k;
 -- name: candidates
 -- Indexed documents sharing at least one band key with the batch: the keys
 -- they share, their signature and their canonical root.
-SELECT c.document_id, c.band_keys, s.signature, coalesce(d.near_duplicate_of, d.id) AS root
+-- The lateral lookup by primary key (OFFSET 0 keeps the planner from flattening
+-- it) is the plan at any table size: a plain join was planned as a hash join over
+-- the whole signature table whenever statistics were missing or stale, which
+-- made the database's cost per file grow with the table.
+SELECT c.document_id, c.band_keys, s.signature, s.root
 FROM (SELECT document_id, array_agg(band_key) AS band_keys
       FROM document_bands
       WHERE band_key = ANY(%(keys)s::bigint[])
       GROUP BY document_id) AS c
-JOIN document_signatures AS s ON s.document_id = c.document_id
-JOIN documents AS d ON d.id = c.document_id;
+CROSS JOIN LATERAL (
+    SELECT s.signature, coalesce(d.near_duplicate_of, d.id) AS root
+    FROM document_signatures AS s
+    JOIN documents AS d ON d.id = s.document_id
+    WHERE s.document_id = c.document_id
+    OFFSET 0
+) AS s;
 
 -- name: store
 -- Store the signatures of new documents and record their links. Only rows
