@@ -283,6 +283,9 @@ NDJSON_LINES = [
     {"date": "2021-03-04", "title": "Again", "body": "The first record of the batch is fine."},
     {"date": "2021-02-30", "body": "A record whose date does not exist at all."},
     {"title": "Undated", "body": "A record that carries no date field at all."},
+    # Languages are read for the whole batch after parsing: a record that forms no
+    # words still becomes its own rejection, beside the stored ones.
+    {"date": "2021-03-06", "body": HEX_DUMP},
 ]
 
 CASES += [
@@ -292,7 +295,7 @@ CASES += [
         "records.ndjson",
         "\n".join(x if isinstance(x, str) else json.dumps(x) for x in NDJSON_LINES).encode(),
         "stored",
-        detail=r"6 records: 2 stored, 1 duplicate, 3 rejected\.",
+        detail=r"7 records: 2 stored, 1 duplicate, 4 rejected\.",
     ),
     Case(
         "bad-chars.ndjson",
@@ -487,13 +490,17 @@ def test_html_page_fields(catalogue: Catalogue) -> None:
 def test_ndjson_gives_each_record_its_own_fate(catalogue: Catalogue) -> None:
     url = catalogue.stack.database_url
     row = catalogue.row("records.ndjson")
-    assert row["records"] == 6
+    assert row["records"] == 7
     docs = query(
         url,
-        "SELECT id, record_no, title FROM documents WHERE file_id = %s ORDER BY record_no",
+        "SELECT id, record_no, title, language FROM documents WHERE file_id = %s "
+        "ORDER BY record_no",
         (row["id"],),
     )
-    assert [(d["record_no"], d["title"]) for d in docs] == [(1, "First"), (3, "Third")]
+    assert [(d["record_no"], d["title"], d["language"]) for d in docs] == [
+        (1, "First", "en"),
+        (3, "Third", "en"),
+    ]
     rejected = query(
         url,
         "SELECT record_no, reason, detail FROM rejections WHERE file_id = %s ORDER BY 1",
@@ -503,9 +510,11 @@ def test_ndjson_gives_each_record_its_own_fate(catalogue: Catalogue) -> None:
         (2, "malformed_json"),
         (5, "invalid_date"),
         (6, "missing_date"),
+        (7, "gibberish"),
     ]
     assert rejected[0]["detail"].startswith("The JSON is malformed at line 2, column")
-    assert all(r["detail"].startswith(("Line ", "The JSON")) for r in rejected)
+    assert all(r["detail"].startswith(("Line ", "The JSON")) for r in rejected[:-1])
+    assert "hex dump" in rejected[-1]["detail"]
     repeats = query(
         url,
         "SELECT record_no, document_id FROM duplicate_records WHERE file_id = %s",

@@ -8,6 +8,7 @@ plausible, body long enough and made of words. It also fills the derived fields
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 
 from worker.dedupe.normalise import normalise
@@ -35,6 +36,19 @@ def tidy_body(body: str) -> str:
 def validate(
     article: Article, options: ParseOptions, today: date | None = None
 ) -> Document | Verdict:
+    """Every rule, the language and gibberish check included."""
+    checked = validate_text(article, options, today)
+    if isinstance(checked, Verdict):
+        return checked
+    return with_language(checked, language.read(checked.body))
+
+
+def validate_text(
+    article: Article, options: ParseOptions, today: date | None = None
+) -> Document | Verdict:
+    """Every rule but the language: the pipeline reads the languages of a whole
+    batch in one go (`with_language`), where fastText's model stays in the CPU's
+    cache (about 25 us a text instead of 80 when called between other work)."""
     today = today or date.today()
     record = article.record
     rejection = _check_characters(article) or _check_date(article, options, today)
@@ -48,14 +62,6 @@ def validate(
             "(min_body_chars) are required: send the full article text.",
             record,
         )
-    reading = language.read(body)
-    if reading.gibberish is not None:
-        return Verdict.rejected(
-            "gibberish",
-            f"{reading.gibberish} Send readable article text; if the file should be "
-            "readable, check its encoding (save it as UTF-8).",
-            record,
-        )
     normalised = normalise(body)
     return Document(
         published_on=article.published_on,
@@ -65,10 +71,23 @@ def validate(
         source=_optional(article.source),
         # Normalising only collapses white space, so its words are the body's words.
         word_count=normalised.count(" ") + 1 if normalised else 0,
-        language=reading.language,
+        language=None,
         record=record,
         normalised=normalised,
     )
+
+
+def with_language(document: Document, reading: language.Reading) -> Document | Verdict:
+    """The document with the language `reading` found in its body, or its rejection
+    when the body forms no words."""
+    if reading.gibberish is not None:
+        return Verdict.rejected(
+            "gibberish",
+            f"{reading.gibberish} Send readable article text; if the file should be "
+            "readable, check its encoding (save it as UTF-8).",
+            document.record,
+        )
+    return replace(document, language=reading.language)
 
 
 def _check_characters(article: Article) -> Verdict | None:

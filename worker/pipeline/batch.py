@@ -22,7 +22,7 @@ from worker.fates import Fate, Verdict
 from worker.files import outcomes
 from worker.files.claims import Claim
 from worker.pipeline import plan as planning
-from worker.pipeline.examine import Examined, examine, fingerprint_all
+from worker.pipeline.examine import Examined, examine, fingerprint_all, read_languages
 from worker.pipeline.finish import finish
 from worker.pipeline.store import store
 from worker.settings import Settings
@@ -90,6 +90,7 @@ def _process(
     source.prefetch([by_id[c] for c in plan.run + plan.start], options.max_file_bytes)
     for claim_id in plan.run + plan.start:
         examined.append(examine(by_id[claim_id], source, options, settings.parse_time_limit_s))
+    read_languages(examined)
     fingerprint_all(examined)
     ready: list[Examined] = []
     changed: list[Examined] = []
