@@ -102,7 +102,11 @@ def choose(files: int, fate: Fate, name: str, claim_id: str) -> str:
     """
     first = preferred(fate, name)
     parts = first.split("/")
-    blocked = first_non_folder(files, parts[:-1])
+    blocked = None
+    try:
+        taken = _taken(files, parts)  # one walk down the folders: the usual case
+    except LinkInPath:
+        blocked, taken = first_non_folder(files, parts[:-1]), exists(files, first)
     if blocked is not None:
         own = f"{parts[blocked]}.{claim_id}"
         parts[blocked] = own if len(os.fsencode(own)) <= _NAME_MAX else claim_id
@@ -110,9 +114,21 @@ def choose(files: int, fate: Fate, name: str, claim_id: str) -> str:
         if len(os.fsencode(parts[-1])) <= _NAME_MAX:
             return first
         return alternate(fate, first.split("/", 1)[1], claim_id)
-    if len(os.fsencode(PurePosixPath(name).name)) <= _NAME_MAX and not exists(files, first):
+    if len(os.fsencode(PurePosixPath(name).name)) <= _NAME_MAX and not taken:
         return first
     return alternate(fate, name, claim_id)
+
+
+def _taken(files: int, parts: Sequence[str]) -> bool:
+    """Whether files/parts... exists; LinkInPath if a folder on the way is none."""
+    try:
+        with opened_dir(files, parts[:-1]) as folder:
+            lstat_at(folder, parts[-1])
+    except LinkInPath:
+        raise
+    except OSError:
+        return False
+    return True
 
 
 def sidecar_path(outcome_path: str, claim_id: str) -> str:

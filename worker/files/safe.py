@@ -34,33 +34,52 @@ def open_root(path: str | os.PathLike[str]) -> int:
 
 
 def open_dir(root: int, parts: Sequence[str], *, create: bool = False, mode: int = 0o700) -> int:
-    """Open root/parts[0]/parts[1]/... without following any link; create if asked."""
-    fd = os.dup(root)
+    """Open root/parts[0]/parts[1]/... without following any link; create if asked.
+
+    A new descriptor the caller closes (a duplicate of root when `parts` is empty).
+    """
+    if not parts:
+        return os.dup(root)
+    fd = root
     try:
         for part in parts:
             if part in ("", ".", "..") or "/" in part:
                 raise LinkInPath(errno.EINVAL, f"not a plain name: {part!r}")
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, mode, dir_fd=fd)
-            try:
-                child = os.open(part, DIR_FLAGS, dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                    raise LinkInPath(exc.errno, f"{part!r} is a link or not a folder") from exc
-                raise
-            os.close(fd)
-            fd = child
+            parent, fd = fd, _open_child(fd, part, create, mode)
+            if parent != root:
+                os.close(parent)
     except BaseException:
-        os.close(fd)
+        if fd != root:
+            os.close(fd)
         raise
     return fd
+
+
+def _open_child(parent: int, part: str, create: bool, mode: int) -> int:
+    try:
+        try:
+            return os.open(part, DIR_FLAGS, dir_fd=parent)
+        except FileNotFoundError:
+            if not create:
+                raise
+        # Only a missing folder is made: an attempt per call cost an exception each time.
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(part, mode, dir_fd=parent)
+        return os.open(part, DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise LinkInPath(exc.errno, f"{part!r} is a link or not a folder") from exc
+        raise
 
 
 @contextlib.contextmanager
 def opened_dir(
     root: int, parts: Sequence[str], *, create: bool = False, mode: int = 0o700
 ) -> Iterator[int]:
+    """`open_dir` for a with-block; with no parts, root itself (nothing to open or close)."""
+    if not parts:
+        yield root
+        return
     fd = open_dir(root, parts, create=create, mode=mode)
     try:
         yield fd
