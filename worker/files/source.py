@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from worker.constants import SPOOL_FOLDER
 from worker.errors import Rejected
 from worker.fates import Fate
-from worker.files import outcomes
+from worker.files import outcomes, sidecars
 from worker.files.claims import Claim
 from worker.files.outcomes import Moved
 from worker.files.safe import open_dir, open_root
@@ -89,14 +89,14 @@ class FolderSource:
         """Sidecar (whole, under the claim's pending name) first, then the move, then
         the sidecar in place. TAKEN: the path holds another file; nothing moved."""
         if sidecar is not None:
-            outcomes.write_pending(self.files, claim.claim_id, path, sidecar)
+            sidecars.write_pending(self.files, claim.claim_id, path, sidecar)
         moved = outcomes.move(self.files, self.spool, claim, path)
         if moved is not Moved.TAKEN and sidecar is not None:
-            outcomes.place_sidecar(self.files, claim.claim_id)
+            sidecars.place_sidecar(self.files, claim.claim_id)
         return moved
 
     def place_pending(self) -> int:
-        return outcomes.place_pending(self.files)
+        return sidecars.place_pending(self.files)
 
     # -- the operator's commands ----------------------------------------------
 
