@@ -105,7 +105,7 @@ def choose(files: int, fate: Fate, name: str, claim_id: str) -> str:
         if len(os.fsencode(parts[-1])) <= _NAME_MAX:
             return first
         return alternate(fate, first.split("/", 1)[1], claim_id)
-    if len(os.fsencode(PurePosixPath(name).name)) <= _NAME_MAX and not taken:
+    if len(os.fsencode(name.rpartition("/")[2])) <= _NAME_MAX and not taken:
         return first
     return alternate(fate, name, claim_id)
 

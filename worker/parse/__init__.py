@@ -12,7 +12,6 @@ reference format, markup picks HTML, and anything else is undated plain text.
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 
 from worker.errors import Rejected
 from worker.fates import Verdict
@@ -51,7 +50,7 @@ def parse_file(raw: bytes, name: str, options: ParseOptions) -> list[Article | V
     start = match.end() if match else 0
     if start == len(text):
         raise Rejected("empty_file", "The file holds only white space; drop it again once written.")
-    return _dispatch(text, start, PurePosixPath(name).suffix.lower(), options)
+    return _dispatch(text, start, _suffix(name).lower(), options)
 
 
 def _dispatch(text: str, start: int, suffix: str, options: ParseOptions) -> list[Article | Verdict]:
@@ -87,3 +86,10 @@ def _parse_json_family(
             return [dated_text.parse_undated(text, options)]
         raise
     return [json_article.article_from_object(value, options)]
+
+
+def _suffix(name: str) -> str:
+    """PurePosixPath(name).suffix without building a path (a claim's name is plain)."""
+    leaf = name.rpartition("/")[2]
+    dot = leaf.rfind(".")
+    return leaf[dot:] if 0 < dot < len(leaf) - 1 else ""
