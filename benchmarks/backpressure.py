@@ -21,12 +21,8 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import shutil
-import sys
-import threading
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +30,7 @@ import psutil
 import redis
 
 from benchmarks import harness
-from benchmarks.corpus import add_corpus_option, describe, load
+from benchmarks.corpus import add_corpus_option, load
 from benchmarks.workload import DropFile, build
 from worker.constants import QUEUE
 from worker.embedded import EmbeddedValkey
@@ -46,57 +42,36 @@ MB = 2**20
 FINISHED = "SELECT count(*) FROM ingest_files WHERE status <> 'processing'"
 
 
-class BrokerSampler:
+class BrokerSampler(harness.Sampler):
     """Peaks of the valkey-server process, of Valkey's own accounting and of the queue,
     and of the watcher's resident memory, sampled in a thread."""
 
     def __init__(
         self, valkey: EmbeddedValkey, url: str, watcher: harness.Proc, spool: Path
     ) -> None:
+        super().__init__(SAMPLE_S)
         assert valkey.pid is not None
         self.process = psutil.Process(valkey.pid)
         self.client = redis.Redis.from_url(url, socket_timeout=5)
         self.watcher = watcher
         self.spool = spool
         self.peak = {"rss": 0, "used_memory": 0, "queue": 0, "watcher_rss": 0, "spool": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._rounds = 0
 
-    def __enter__(self) -> BrokerSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        rounds = 0
-        while not self._stop.wait(SAMPLE_S):
-            rounds += 1
-            if rounds % SPOOL_EVERY == 0:  # claims waiting for a fate: what the limit bounds
-                with contextlib.suppress(OSError), os.scandir(self.spool) as entries:
-                    self._max("spool", sum(1 for _ in entries))
-            self._max("rss", self.process.memory_info().rss)
-            self._max("used_memory", int(self.client.info("memory")["used_memory"]))
-            self._max("queue", int(self.client.llen(QUEUE)))
-            with contextlib.suppress(psutil.NoSuchProcess):
-                watcher = psutil.Process(self.watcher.process.pid)
-                self._max("watcher_rss", watcher.memory_info().rss)
+    def sample(self) -> None:
+        self._rounds += 1
+        if self._rounds % SPOOL_EVERY == 0:  # claims waiting for a fate: what the limit bounds
+            with contextlib.suppress(OSError), os.scandir(self.spool) as entries:
+                self._max("spool", sum(1 for _ in entries))
+        self._max("rss", self.process.memory_info().rss)
+        self._max("used_memory", int(self.client.info("memory")["used_memory"]))
+        self._max("queue", int(self.client.llen(QUEUE)))
+        with contextlib.suppress(psutil.NoSuchProcess):
+            watcher = psutil.Process(self.watcher.process.pid)
+            self._max("watcher_rss", watcher.memory_info().rss)
 
     def _max(self, key: str, value: int) -> None:
         self.peak[key] = max(self.peak[key], value)
-
-
-def stage(root: Path, files: list[DropFile]) -> tuple[Path, Path, list[str]]:
-    """The files written beside the inbox (same file system), the inbox's folders made."""
-    inbox, staged = root / "inbox", root / "stage"
-    for f in files:
-        path = staged / f.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f.data)
-        (inbox / f.name).parent.mkdir(parents=True, exist_ok=True)
-    return inbox, staged, [f.name for f in files]
 
 
 def run(servers: harness.Servers, files: list[DropFile], limit: int) -> dict[str, Any]:
@@ -104,19 +79,12 @@ def run(servers: harness.Servers, files: list[DropFile], limit: int) -> dict[str
     valkey = EmbeddedValkey(root)
     broker_url = valkey.start()
     try:
-        inbox, staged, names = stage(root, files)
+        inbox, staged = harness.stage(root, files)
         url = servers.fresh_database()
-        env = harness.env_for(
-            INGEST_DATABASE_URL=url,
-            INGEST_BROKER_URL=broker_url,
-            INGEST_INBOX=str(inbox),
-            INGEST_DATA_DIR=str(root / "data"),
-            INGEST_CONCURRENCY="2",
-            INGEST_MAX_QUEUED_FILES=str(limit),
+        env = harness.ingest_env(
+            root, url, broker_url, str(inbox), 2, INGEST_MAX_QUEUED_FILES=str(limit)
         )
-        worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
-        watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
-        time.sleep(3)  # both up and idle
+        worker, watcher = harness.start_stack(env, root)
         client = redis.Redis.from_url(broker_url)
         idle = {
             "rss": psutil.Process(valkey.pid).memory_info().rss,
@@ -125,8 +93,8 @@ def run(servers: harness.Servers, files: list[DropFile], limit: int) -> dict[str
         spool = inbox / ".ingest" / "spool"
         with BrokerSampler(valkey, broker_url, watcher, spool) as sampler:
             started = time.monotonic()
-            for name in names:
-                os.rename(staged / name, inbox / name)
+            for f in files:
+                os.rename(staged / f.name, inbox / f.name)
             dropped = time.monotonic() - started
             done_at = harness.wait_until(
                 lambda: harness.count(url, FINISHED) >= len(files),
@@ -210,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = load(args.corpus)
     files = build(args.files, articles=articles)
     results: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
-        "corpus": describe(args.corpus, len(articles)),
+        **harness.about(args.corpus, len(articles)),
         "files": len(files),
         "runs": [],
     }

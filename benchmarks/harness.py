@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -12,11 +13,15 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 import psutil
 import psycopg
 
+from benchmarks.corpus import describe
+from benchmarks.workload import DropFile
 from worker.db.databases import create_database
 from worker.embedded import EmbeddedPostgres, EmbeddedValkey
 
@@ -96,16 +101,15 @@ def stop(proc: Proc, timeout: float = 20) -> None:
     proc.process.wait()
 
 
-class RssSampler:
-    """Samples the resident memory of every process in the given trees."""
+class Sampler:
+    """Calls `sample()` every `interval` seconds in a thread, inside a with-block."""
 
-    def __init__(self, procs: list[Proc], interval: float = 0.5) -> None:
-        self.procs = procs
+    def __init__(self, interval: float) -> None:
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> RssSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -113,19 +117,38 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
 
+    def sample(self) -> None:
+        raise NotImplementedError
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            for proc in self.procs:
-                try:
-                    root = psutil.Process(proc.process.pid)
-                    tree = [root, *root.children(recursive=True)]
-                except psutil.NoSuchProcess:
-                    continue
-                for p in tree:
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        rss = p.memory_info().rss
-                        proc.peak_rss[p.pid] = max(proc.peak_rss.get(p.pid, 0), rss)
-                        proc.samples.setdefault(p.pid, []).append(rss)
+            self.sample()
+
+
+class RssSampler(Sampler):
+    """Samples the resident memory of every process in the given trees."""
+
+    def __init__(self, procs: list[Proc], interval: float = 0.5) -> None:
+        super().__init__(interval)
+        self.procs = procs
+
+    def sample(self) -> None:
+        for proc in self.procs:
+            try:
+                root = psutil.Process(proc.process.pid)
+                tree = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                continue
+            for p in tree:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    rss = p.memory_info().rss
+                    proc.peak_rss[p.pid] = max(proc.peak_rss.get(p.pid, 0), rss)
+                    proc.samples.setdefault(p.pid, []).append(rss)
+
+
+def cpu_per_file(before: dict[str, float], after: dict[str, float], files: int) -> dict[str, int]:
+    """CPU µs per file, by process, between two readings of `cpu_seconds` and the like."""
+    return {k: round((after[k] - before.get(k, 0.0)) / files * 1e6) for k in after}
 
 
 def cpu_seconds(procs: list[Proc]) -> dict[str, float]:
@@ -179,3 +202,54 @@ def count(url: str, sql: str) -> int:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(sql).fetchone()  # type: ignore[arg-type]
         return int(row[0]) if row else 0
+
+
+def about(corpus: Path | None, articles: int) -> dict[str, str]:
+    """Date, machine and input: the head of every benchmark's results."""
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "corpus": describe(corpus, articles),
+    }
+
+
+def stage(root: Path, files: list[DropFile]) -> tuple[Path, Path]:
+    """The files written to root/stage, beside root/inbox (same file system), and the
+    inbox's folders made, as in a long-running inbox: a burst is then a rename each."""
+    inbox, staged = root / "inbox", root / "stage"
+    inbox.mkdir(parents=True, exist_ok=True)
+    for f in files:
+        path = staged / f.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f.data)
+        (inbox / f.name).parent.mkdir(parents=True, exist_ok=True)
+    return inbox, staged
+
+
+def ingest_env(
+    root: Path, database_url: str, broker_url: str, inbox: str, concurrency: int, **extra: str
+) -> dict[str, str]:
+    """The environment of `ingest worker` and `ingest watch` for one run under `root`."""
+    return env_for(
+        INGEST_DATABASE_URL=database_url,
+        INGEST_BROKER_URL=broker_url,
+        INGEST_INBOX=inbox,
+        INGEST_DATA_DIR=str(root / "data"),
+        INGEST_CONCURRENCY=str(concurrency),
+        **extra,
+    )
+
+
+def start_worker(env: dict[str, str], root: Path) -> Proc:
+    return start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
+
+
+def start_watcher(env: dict[str, str], root: Path) -> Proc:
+    return start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
+
+
+def start_stack(env: dict[str, str], root: Path, settle_s: float = 3.0) -> tuple[Proc, Proc]:
+    """A worker and a watcher, up and idle."""
+    worker, watcher = start_worker(env, root), start_watcher(env, root)
+    time.sleep(settle_s)
+    return worker, watcher

@@ -24,7 +24,6 @@ import psutil
 
 from benchmarks import harness
 from benchmarks.corpus import add_corpus_option, load
-from benchmarks.throughput import _write_stage
 from benchmarks.workload import build
 
 
@@ -78,20 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     files = build(args.files, articles=load(args.corpus))
     with harness.servers() as servers:
         root = servers.root / "profile"
-        inbox, stage = root / "inbox", root / "stage"
-        staged = _write_stage(stage, files)
-        for path in staged:
-            (inbox / path.relative_to(stage)).parent.mkdir(parents=True, exist_ok=True)
-        env = harness.env_for(
-            INGEST_DATABASE_URL=servers.fresh_database(),
-            INGEST_BROKER_URL=servers.broker(2),
-            INGEST_INBOX=str(inbox),
-            INGEST_DATA_DIR=str(root / "data"),
-            INGEST_CONCURRENCY=str(args.concurrency),
+        inbox, stage = harness.stage(root, files)
+        env = harness.ingest_env(
+            root, servers.fresh_database(), servers.broker(2), str(inbox), args.concurrency
         )
-        worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
-        watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
-        time.sleep(4)
+        worker, watcher = harness.start_stack(env, root, settle_s=4)
         pids = {"watcher": watcher.process.pid}
         for i, child in enumerate(psutil.Process(worker.process.pid).children()):
             pids[f"worker pool process {i + 1}"] = child.pid
@@ -115,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             for name, pid in pids.items()
         }
         time.sleep(1)
-        for path in staged:
-            os.rename(path, inbox / path.relative_to(stage))
+        for f in files:
+            os.rename(stage / f.name, inbox / f.name)
         url = env["INGEST_DATABASE_URL"]
         harness.wait_until(
             lambda: (

@@ -23,19 +23,16 @@ import argparse
 import contextlib
 import json
 import os
-import platform
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from benchmarks import harness
-from benchmarks.corpus import add_corpus_option, describe, load
+from benchmarks.corpus import add_corpus_option, load
 from benchmarks.workload import DropFile, build
 from worker.embedded.seaweed import EmbeddedSeaweed
 
@@ -97,11 +94,6 @@ def _cpu_per_file(
     }
 
 
-def _spent(before: dict[str, float], after: dict[str, float], total: int) -> dict[str, int]:
-    """CPU µs per file, by process (2 cores = 2,000,000 µs per second)."""
-    return {k: round((after[k] - before.get(k, 0.0)) / total * 1e6) for k in after}
-
-
 def _emptied(look: Callable[[], int]) -> float:
     """When `look()` (what is left to move) reaches 0: moves follow the fates' commits."""
     return harness.wait_until(lambda: look() == 0, timeout=600, interval=POLL_S)
@@ -109,22 +101,10 @@ def _emptied(look: Callable[[], int]) -> float:
 
 def run_folder(servers: harness.Servers, files: list[DropFile], concurrency: int) -> dict[str, Any]:
     root = servers.root / f"folder-c{concurrency}"
-    inbox, stage = root / "inbox", root / "stage"
-    for f in files:
-        (stage / f.name).parent.mkdir(parents=True, exist_ok=True)
-        (stage / f.name).write_bytes(f.data)
-        (inbox / f.name).parent.mkdir(parents=True, exist_ok=True)
+    inbox, stage = harness.stage(root, files)
     url = servers.fresh_database()
-    env = harness.env_for(
-        INGEST_DATABASE_URL=url,
-        INGEST_BROKER_URL=servers.broker(4),
-        INGEST_INBOX=str(inbox),
-        INGEST_DATA_DIR=str(root / "data"),
-        INGEST_CONCURRENCY=str(concurrency),
-    )
-    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
-    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
-    time.sleep(3)  # both up and idle
+    env = harness.ingest_env(root, url, servers.broker(4), str(inbox), concurrency)
+    worker, watcher = harness.start_stack(env, root)
     cpu = _cpu_per_file([worker, watcher], servers, None)
     started = time.monotonic()
     for f in files:
@@ -132,7 +112,7 @@ def run_folder(servers: harness.Servers, files: list[DropFile], concurrency: int
     seen = _progress(url, len(files))
     spool = inbox / ".ingest" / "spool"
     ended = _emptied(lambda: sum(1 for _ in spool.iterdir()))
-    spent = _spent(cpu, _cpu_per_file([worker, watcher], servers, None), len(files))
+    spent = harness.cpu_per_file(cpu, _cpu_per_file([worker, watcher], servers, None), len(files))
     for proc in (watcher, worker):
         harness.stop(proc)
     rates = _rates(seen, started, ended, len(files))
@@ -155,22 +135,24 @@ def run_s3(
         )
     uploaded = time.monotonic() - upload_started
     url = servers.fresh_database()
-    env = harness.env_for(
-        INGEST_DATABASE_URL=url,
-        INGEST_BROKER_URL=servers.broker(5),
-        INGEST_INBOX=f"s3://{BUCKET}/{prefix}",
-        INGEST_DATA_DIR=str(root / "data"),
-        INGEST_CONCURRENCY=str(concurrency),
+    env = harness.ingest_env(
+        root,
+        url,
+        servers.broker(5),
+        f"s3://{BUCKET}/{prefix}",
+        concurrency,
         **seaweed.environment(),
     )
-    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
+    worker = harness.start_worker(env, root)
     time.sleep(3)  # up and idle
     cpu = _cpu_per_file([worker], servers, seaweed.pid)
     started = time.monotonic()
-    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
+    watcher = harness.start_watcher(env, root)
     seen = _progress(url, len(files))
     ended = _emptied(lambda: s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["KeyCount"])
-    spent = _spent(cpu, _cpu_per_file([worker, watcher], servers, seaweed.pid), len(files))
+    spent = harness.cpu_per_file(
+        cpu, _cpu_per_file([worker, watcher], servers, seaweed.pid), len(files)
+    )
     for proc in (watcher, worker):
         harness.stop(proc)
     return {
@@ -229,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = load(args.corpus)
     files = build(args.files, articles=articles)
     results: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
-        "corpus": describe(args.corpus, len(articles)),
+        **harness.about(args.corpus, len(articles)),
         "files": len(files),
         "runs": [],
     }

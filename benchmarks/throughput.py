@@ -19,29 +19,16 @@ import io
 import itertools
 import json
 import os
-import platform
 import statistics
-import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from benchmarks import harness
-from benchmarks.corpus import add_corpus_option, describe, load
+from benchmarks.corpus import add_corpus_option, load
 from benchmarks.workload import DropFile, build
-
-
-def _write_stage(stage: Path, files: list[DropFile]) -> list[Path]:
-    paths = []
-    for f in files:
-        path = stage / f.name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(f.data)
-        paths.append(path)
-    return paths
 
 
 def run_ours(
@@ -49,28 +36,17 @@ def run_ours(
 ) -> dict[str, Any]:
     url = servers.fresh_database()
     root = servers.root / f"ours-{tag}"
-    inbox, stage = root / "inbox", root / "stage"
-    staged = _write_stage(stage, files)
-    for path in staged:  # folders exist before the burst, as in a long-running inbox
-        (inbox / path.relative_to(stage)).parent.mkdir(parents=True, exist_ok=True)
-    env = harness.env_for(
-        INGEST_DATABASE_URL=url,
-        INGEST_BROKER_URL=servers.broker(1),
-        INGEST_INBOX=str(inbox),
-        INGEST_DATA_DIR=str(root / "data"),
-        INGEST_CONCURRENCY=str(concurrency),
-    )
-    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
-    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
-    time.sleep(3)  # both up and idle
+    inbox, stage = harness.stage(root, files)
+    env = harness.ingest_env(root, url, servers.broker(1), str(inbox), concurrency)
+    worker, watcher = harness.start_stack(env, root)
     with harness.RssSampler([worker, watcher]) as _sampler:
         cpu_before = {
             **harness.cpu_seconds([worker, watcher]),
             **harness.server_cpu_seconds(servers),
         }
         started = time.monotonic()
-        for path in staged:
-            os.rename(path, inbox / path.relative_to(stage))
+        for f in files:
+            os.rename(stage / f.name, inbox / f.name)
         dropped = time.monotonic() - started
         total = len(files)
         progress: list[tuple[float, int, float]] = []  # (s since drop, files done, PG CPU s)
@@ -86,9 +62,7 @@ def run_ours(
         done_at = harness.wait_until(done, timeout=max(120, total / 50), interval=0.5)
     elapsed = done_at - started
     cpu_after = {**harness.cpu_seconds([worker, watcher]), **harness.server_cpu_seconds(servers)}
-    cpu_per_file_us = {
-        k: round((cpu_after[k] - cpu_before.get(k, 0.0)) / total * 1e6) for k in cpu_after
-    }
+    cpu_per_file_us = harness.cpu_per_file(cpu_before, cpu_after, total)
     for proc in (watcher, worker):
         harness.stop(proc)
     counts = dict(_rows(url, "SELECT status, count(*) FROM ingest_files GROUP BY status"))
@@ -151,7 +125,7 @@ def run_naive(servers: harness.Servers, files: list[DropFile], concurrency: int)
 
     url = servers.fresh_database()
     root = servers.root / "naive"
-    staged = _write_stage(root / "stage", files)
+    _inbox, stage = harness.stage(root, files)
     broker = servers.broker(2)
     env = harness.env_for(NAIVE_DATABASE_URL=url, NAIVE_BROKER_URL=broker)
     worker = harness.start(
@@ -177,8 +151,8 @@ def run_naive(servers: harness.Servers, files: list[DropFile], concurrency: int)
     time.sleep(3)
     naive.app.conf.broker_url = broker
     started = time.monotonic()
-    for i, path in enumerate(staged):
-        naive.ingest_file.apply_async(args=[str(path), f"naive-{i}"])
+    for i, f in enumerate(files):
+        naive.ingest_file.apply_async(args=[str(stage / f.name), f"naive-{i}"])
     done_at = harness.wait_until(
         lambda: (
             harness.count(url, "SELECT count(*) FROM ingest_files WHERE status <> 'processing'")
@@ -225,16 +199,8 @@ def run_latency(servers: harness.Servers, files: list[DropFile], rate: float) ->
     stage = root / "stage"
     stage.mkdir(parents=True)
     inbox.mkdir(parents=True)
-    env = harness.env_for(
-        INGEST_DATABASE_URL=url,
-        INGEST_BROKER_URL=servers.broker(3),
-        INGEST_INBOX=str(inbox),
-        INGEST_DATA_DIR=str(root / "data"),
-        INGEST_CONCURRENCY="2",
-    )
-    worker = harness.start("worker", ["-m", "worker", "worker"], env, root / "worker.log")
-    watcher = harness.start("watcher", ["-m", "worker", "watch"], env, root / "watcher.log")
-    time.sleep(3)
+    env = harness.ingest_env(root, url, servers.broker(3), str(inbox), 2)
+    worker, watcher = harness.start_stack(env, root)
     closed: dict[str, float] = {}
     for i, f in enumerate(files):
         name = f"l{i:05d}.txt"
@@ -309,11 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     articles = load(args.corpus)
     files = build(args.files, articles=articles)
     naive_files = files[: args.naive_files] if args.naive_files else files
-    results: dict[str, Any] = {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {sys.version.split()[0]}",
-        "corpus": describe(args.corpus, len(articles)),
-    }
+    results: dict[str, Any] = harness.about(args.corpus, len(articles))
     with harness.servers() as servers:
         results["ours"] = run_ours(servers, files, concurrency=2, tag="c2")
         if args.scaling:

@@ -60,6 +60,21 @@ def server_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def stop_group(process: subprocess.Popen[bytes], sig: int, timeout: float) -> int:
+    """Signal a process started in a session of its own, SIGKILL it after `timeout`, and
+    leave no child of its group behind (a Celery pool); its exit code."""
+    if process.poll() is None:
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    return process.returncode
+
+
 def ingest_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
     env["INGEST_CONFIG"] = os.devnull
@@ -109,18 +124,19 @@ class Stack:
         self.processes[key] = process
         return process
 
+    def command(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        """An `ingest` command against this stack, its output kept (not checked)."""
+        return subprocess.run(
+            [sys.executable, "-m", "worker", *args],
+            env={**self.env, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
     def stop_process(self, key: str, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        process = self.processes.pop(key)
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        with contextlib.suppress(ProcessLookupError):  # leave no pool child behind
-            os.killpg(process.pid, signal.SIGKILL)
-        return process.returncode
+        return stop_group(self.processes.pop(key), sig, timeout)
 
     def stop(self) -> None:
         for key in list(self.processes):

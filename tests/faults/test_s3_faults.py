@@ -37,9 +37,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSeaweed]
 
 @pytest.fixture
 def s3_area(store: EmbeddedSeaweed, monkeypatch: pytest.MonkeyPatch) -> Area:
-    for key, value in store.environment().items():
-        monkeypatch.setenv(key, value)
-    return Area(store)
+    return Area.entered(store, monkeypatch)
 
 
 @pytest.fixture

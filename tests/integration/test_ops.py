@@ -19,14 +19,7 @@ UNDATED = b"An article without its date line, long enough to be judged on its me
 
 
 def ingest(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        env={**stack.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = stack.command(*args, **env)
     assert done.returncode == 0, f"ingest {' '.join(args)}: {done.stdout}\n{done.stderr}"
     return done
 

@@ -27,9 +27,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSeawee
 
 @pytest.fixture
 def area(seaweed: EmbeddedSeaweed, monkeypatch: pytest.MonkeyPatch) -> Area:
-    for key, value in seaweed.environment().items():
-        monkeypatch.setenv(key, value)
-    return Area(seaweed)
+    return Area.entered(seaweed, monkeypatch)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -16,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import botocore.exceptions
+import pytest
 
-from tests.support import ingest_env, query, wait_for
+from tests.support import ingest_env, query, stop_group, wait_for
 from worker.embedded.seaweed import EmbeddedSeaweed
 from worker.files.claims import Claim
 from worker.objects.listing import inbox_claims
@@ -44,6 +43,13 @@ def md5(data: bytes) -> str:
 
 class Area:
     """A prefix of the shared bucket for one test: its inbox and its files prefix."""
+
+    @classmethod
+    def entered(cls, seaweed: EmbeddedSeaweed, monkeypatch: pytest.MonkeyPatch) -> Area:
+        """A new area, with the store's endpoint and credentials in this test's environment."""
+        for key, value in seaweed.environment().items():
+            monkeypatch.setenv(key, value)
+        return cls(seaweed)
 
     def __init__(self, seaweed: EmbeddedSeaweed) -> None:
         self.seaweed = seaweed
@@ -130,16 +136,7 @@ class S3Stack:
         return self.start(key, worker_command(concurrency))
 
     def stop_process(self, key: str, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        process = self.processes.pop(key)
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+        stop_group(self.processes.pop(key), sig, timeout)
 
     def stop(self) -> None:
         for key in list(self.processes):

@@ -12,18 +12,14 @@ import contextlib
 import hashlib
 import os
 import pwd
-import shutil
 import subprocess
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
-from tests.support import Stack, ingest_env, query
+from tests.support import Stack, ingest_env, query, server_dir
 from worker.settings import Settings
 
 NOBODY = pwd.getpwnam("nobody")
@@ -54,15 +50,9 @@ def sh_as_nobody(script: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-@contextlib.contextmanager
-def shared_root(prefix: str) -> Iterator[Path]:
+def shared_root(prefix: str) -> contextlib.AbstractContextManager[Path]:
     """A folder others may pass through (0711) but not list; removed afterwards."""
-    root = Path(tempfile.mkdtemp(prefix=f"ingest-sec-{prefix}-"))
-    root.chmod(0o711)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    return server_dir(f"sec-{prefix}")
 
 
 def article(marker: str, paragraphs: int = 1) -> str:
@@ -149,14 +139,7 @@ def settings_of(stack: Stack, **values: Any) -> Settings:
 
 def ingest(stack: Stack, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """An operator command against the stack, its output kept (not checked)."""
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        env={**stack.env, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return stack.command(*args, **env)
 
 
 def plain_env(**values: str) -> dict[str, str]:

@@ -223,8 +223,10 @@ def test_completion_markers_required(root: Path, new_servers: NewServers) -> Non
 
 @pytest.mark.xfail(
     strict=True,
-    reason="without CAP_LEASE (an ordinary user's watcher, a file of another user) the read "
-    "lease cannot be taken and a paused writer's file is claimed: see the report",
+    reason="a known, documented limit: without CAP_LEASE (an ordinary user's watcher, a "
+    "file of another user) no read lease can be taken, so a writer that pauses mid-file "
+    "longer than settle_ms can have it claimed; the README's security section says so, "
+    "and completion markers or a rename into place close the gap",
 )
 def test_a_watcher_without_cap_lease_waits_for_a_paused_writer(
     root: Path, new_servers: NewServers

@@ -18,7 +18,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO
+
+from worker.errors import ConfigurationError
 
 _PR_SET_PDEATHSIG = 1
 
@@ -94,6 +97,23 @@ def wait_until(check: Callable[[], bool], process: subprocess.Popen[bytes], time
             return False
         time.sleep(0.05)
     return False
+
+
+def wait_ready(
+    process: subprocess.Popen[bytes],
+    check: Callable[[], bool],
+    *,
+    timeout: float,
+    stop: Callable[[], None],
+    what: str,
+    log: Path,
+) -> None:
+    """Wait until `check` holds; otherwise stop the server and say why, with its log."""
+    if wait_until(check, process, timeout):
+        return
+    code = process.poll()
+    stop()
+    raise ConfigurationError(f"{what} did not start (exit code {code}); see {log}")
 
 
 def pid_alive(pid: int) -> bool:

@@ -90,13 +90,14 @@ class EmbeddedPostgres:
                 uid=self._owner[0] if self._owner else None,
                 gid=self._owner[1] if self._owner else None,
             )
-        if not children.wait_until(self._accepts, self._process, timeout=60):
-            code = self._process.poll()
-            self.stop()
-            raise ConfigurationError(
-                f"the embedded PostgreSQL did not start (exit code {code}); "
-                f"see {logs / 'postgres.log'}"
-            )
+        children.wait_ready(
+            self._process,
+            self._accepts,
+            timeout=60,
+            stop=self.stop,
+            what="the embedded PostgreSQL",
+            log=logs / "postgres.log",
+        )
         ensure_database(self.admin_url, DATABASE)
         return self.url(DATABASE)
 

