@@ -199,7 +199,8 @@ def assert_exactly_once(stack: S3Stack, uploads: dict[str, bytes]) -> list[dict[
     names = Counter(r["name"] for r in rows)
     assert set(names) == set(uploads), "lost or unexpected objects"
     assert max(names.values()) == 1, f"objects registered twice: {names.most_common(3)}"
-    assert Counter(r["status"] for r in rows) == {"stored": len(uploads)}
+    others = [(r["name"], r["status"], r["reason"]) for r in rows if r["status"] != "stored"]
+    assert Counter(r["status"] for r in rows) == {"stored": len(uploads)}, others[:5]
     docs = query(stack.database_url, "SELECT count(DISTINCT file_id) AS n FROM documents")
     assert docs == [{"n": len(uploads)}]
     stack.wait_inbox_empty()
