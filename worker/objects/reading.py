@@ -31,11 +31,14 @@ def read_object(s3: S3Client, bucket: str, key: str, etag: str | None, limit: in
     """The object's bytes; Rejected (too_large), FileNotFoundError (gone, or replaced by
     another upload), OSError (refused), StoreUnavailable (an outage)."""
     condition: dict[str, Any] = {} if etag is None else {"IfMatch": quoted(etag)}
-    with reaching("read"):
-        try:
+    try:
+        with reaching("read"):
             found = s3.get_object(Bucket=bucket, Key=key, **condition)
-        except botocore.exceptions.ClientError as exc:
-            raise _read_error(exc, key) from exc
+    except botocore.exceptions.ClientError as exc:
+        # What `reaching` lets through is the store's answer about this object; a
+        # server error or a busy store became StoreUnavailable there (transient).
+        raise _read_error(exc, key) from exc
+    with reaching("read"):
         body = found["Body"]
         try:
             if found["ContentLength"] > limit:
