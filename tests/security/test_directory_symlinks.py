@@ -65,6 +65,8 @@ def check_rejected_links(stack: Stack, links: dict[str, str], canary: Canary) ->
         assert (row["status"], row["reason"]) == ("rejected", "symlink"), (name, row)
         assert row["sha256"] is None  # never opened
         kept = stack.work / "rejected" / name
+        # The move follows the commit that recorded the fate: wait for it, briefly.
+        wait_for(kept.is_symlink, 10, 0.02, what=f"{name} moved to rejected/")
         assert kept.is_symlink() and os.readlink(kept) == links[name], name
     canary.assert_untouched(stack.database_url)
     assert len(stack.documents()) == 1
